@@ -1,0 +1,23 @@
+/**
+ * The standard AWS SDK endpoint variables. The SDK reads `AWS_ENDPOINT_URL_<SERVICE>` itself, so
+ * code under test and local functions reach the emulators with no endpoint in their source.
+ */
+export interface LocalEndpoints {
+  readonly snsSqs: string;
+  readonly dynamodb: string;
+}
+
+export function endpointEnvironment(endpoints: LocalEndpoints, region = 'us-east-1'): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_SNS: endpoints.snsSqs,
+    AWS_ENDPOINT_URL_SQS: endpoints.snsSqs,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_DYNAMODB_STREAMS: endpoints.dynamodb,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    // The emulators accept any credentials; these keep the SDK from searching for real ones.
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SDK_LOAD_CONFIG: '0',
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * Jest with the ts-jest transform (TypeScript is pinned below 7 for it). One DynamoDB Local and
+ * one SNS/SQS emulator serve the whole run (test/support/global-setup.ts).
+ */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testTimeout: 60000,
+  maxWorkers: 2,
+};

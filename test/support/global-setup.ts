@@ -1,0 +1,16 @@
+/**
+ * Starts one DynamoDB Local and one SNS/SQS emulator for the whole jest run and exports their
+ * endpoints through the standard AWS_ENDPOINT_URL_* variables, which jest workers inherit.
+ * Tests create resources with unique names (see `uniqueName`) so they never collide.
+ */
+import { startDynamoDbLocal } from '../../bin/local/dynamodb-local';
+import { endpointEnvironment } from '../../bin/local/endpoints';
+import { startSnsSqs } from '../../bin/local/sns-sqs';
+
+export default async function globalSetup(): Promise<void> {
+  const [snsSqs, dynamodb] = await Promise.all([startSnsSqs(), startDynamoDbLocal()]);
+  Object.assign(process.env, endpointEnvironment({ snsSqs: snsSqs.endpoint, dynamodb: dynamodb.endpoint }));
+  process.env.SWITCHYARD_TEST_SNS_SQS = snsSqs.endpoint;
+  process.env.SWITCHYARD_TEST_DYNAMODB = dynamodb.endpoint;
+  (globalThis as Record<string, unknown>).__SWITCHYARD_EMULATORS__ = [snsSqs, dynamodb];
+}
