@@ -2,6 +2,9 @@
  * Starts the SNS/SQS emulator (npm `fauxqs` 1.9.x) in this process on a free 127.0.0.1 port.
  * fauxqs' own `startFauxqs` listens on 0.0.0.0, so we build its app and bind it ourselves.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort, LOOPBACK } from './ports';
 
 export interface SnsSqsEmulator {
@@ -17,17 +20,39 @@ const importEsm = new Function('specifier', 'return import(specifier)') as <T>(
 
 interface FauxqsModule {
   // Without `host`, queue URLs use the request's host (127.0.0.1:port), which the SDK can reach.
-  buildApp(options: { logger?: boolean; defaultRegion?: string }): {
+  buildApp(options: { logger?: boolean; defaultRegion?: string; stores?: { sqsStore: unknown } }): {
     listen(options: { port: number; host: string }): Promise<string>;
     close(): Promise<void>;
   };
 }
 
+/**
+ * fauxqs' SqsStore defaults its host to "localhost", so queue URLs read
+ * http://sqs.<region>.localhost:<port>/..., which does not resolve here; and an SDK client configured
+ * only through AWS_ENDPOINT_URL_SQS (every local function) sends to the queue URL's host. A store
+ * with no host names queues after the request's Host (127.0.0.1:<port>), which resolves. SqsStore
+ * is not exported, so it is loaded from the pinned package's file.
+ */
+async function resolvableSqsStore(): Promise<unknown> {
+  const root = (require.resolve.paths('fauxqs') ?? [])
+    .map((dir) => join(dir, 'fauxqs'))
+    .find((dir) => existsSync(join(dir, 'dist', 'sqs', 'sqsStore.js')));
+  if (!root) return undefined;
+  const { SqsStore } = await importEsm<{ SqsStore: new () => { host?: string } }>(
+    pathToFileURL(join(root, 'dist', 'sqs', 'sqsStore.js')).href,
+  );
+  const store = new SqsStore();
+  store.host = undefined;
+  return store;
+}
+
 export async function startSnsSqs(options: { port?: number; region?: string } = {}): Promise<SnsSqsEmulator> {
   const { buildApp } = await importEsm<FauxqsModule>('fauxqs');
   const port = options.port ?? (await freePort());
+  const sqsStore = await resolvableSqsStore();
   const app = buildApp({
     logger: false,
+    ...(sqsStore ? { stores: { sqsStore } } : {}),
     defaultRegion: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
   });
   await app.listen({ port, host: LOOPBACK });

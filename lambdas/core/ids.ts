@@ -9,8 +9,15 @@ let sequence = 0;
  * through a 12-bit counter in `rand_a`, so ids sort in creation order within a process.
  */
 export function newMessageId(now: number = Date.now()): string {
-  if (now === lastMillis) {
-    sequence = (sequence + 1) & 0xfff;
+  if (now <= lastMillis) {
+    // Same millisecond (or the clock stepped back): count up; on overflow borrow the next millisecond
+    // so ids stay strictly increasing within this process.
+    sequence += 1;
+    if (sequence > 0xfff) {
+      lastMillis += 1;
+      sequence = 0;
+    }
+    now = lastMillis;
   } else {
     lastMillis = now;
     sequence = randomBytes(2).readUInt16BE(0) & 0x7ff; // leave headroom so the counter rarely wraps

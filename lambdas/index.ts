@@ -1,0 +1,4 @@
+/** Public API of the Switchyard runtime: message core, producer and consumer. */
+export * from './consumer';
+export * from './core';
+export * from './producer';

@@ -1,0 +1,35 @@
+/** FIFO channel fields: the partition key becomes MessageGroupId, the message id MessageDeduplicationId. */
+import { ConfigurationError } from '../core/errors';
+import { type Message, partitionKeyOf } from '../core/message';
+import { MissingPartitionKeyError } from './errors';
+import { isFifoAddress } from './port';
+
+export interface FifoFields {
+  MessageGroupId?: string;
+  MessageDeduplicationId?: string;
+}
+
+// SNS and SQS: 1-128 characters, alphanumeric and punctuation.
+const FIFO_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
+
+/**
+ * The FIFO request fields for a message, or none for a standard channel. Using the message id as
+ * deduplication id makes a retried send of the same message a no-op within the 5-minute window.
+ */
+export function fifoFields(address: string, message: Message): FifoFields {
+  if (!isFifoAddress(address)) return {};
+  const groupId = partitionKeyOf(message);
+  if (!groupId) throw new MissingPartitionKeyError(message.type, message.id, address);
+  for (const [field, value] of [
+    ['partition key', groupId],
+    ['message id', message.id],
+  ] as const) {
+    if (!FIFO_ID.test(value)) {
+      throw new ConfigurationError(
+        `Message ${message.type} (${message.id}) has ${field} "${value}", which FIFO channels reject: ` +
+          'use 1-128 letters, digits or punctuation characters.',
+      );
+    }
+  }
+  return { MessageGroupId: groupId, MessageDeduplicationId: message.id };
+}
