@@ -1,0 +1,146 @@
+/**
+ * Bundles Lambda entries the way the constructs deploy them and measures each bundle: size in
+ * bytes and cold module-load time (the time `require()` takes in a fresh Node process).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { type SampleSummary, summarize } from './stats';
+
+/**
+ * esbuild options of a deployed function, as NodejsFunction builds it for nodejs22.x with
+ * `minify: true, sourceMap: true`: the Lambda runtime ships the AWS SDK v3, so `@aws-sdk/*` stays
+ * external, and `@smithy/*` too because cdk.json sets `sdkV3ExcludeSmithyPackages`.
+ */
+export const DEPLOYED_BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  minify: true,
+  sourcemap: true,
+  external: ['@aws-sdk/*', '@smithy/*'],
+} as const satisfies BuildOptions;
+
+/** The same with everything bundled (what `bundleAwsSDK: true` deploys). */
+export const FULL_BUNDLE_OPTIONS = {
+  ...DEPLOYED_BUNDLE_OPTIONS,
+  external: [],
+} as const satisfies BuildOptions;
+
+export type BundleVariant = 'deployed' | 'full';
+
+export interface BundleFigures {
+  readonly bytes: number;
+  readonly sourceMapBytes: number;
+  /** The npm package (or `own code`) that contributes most bytes to the bundle. */
+  readonly largestInput: { readonly name: string; readonly bytes: number };
+  readonly outfile: string;
+}
+
+/** `lambdas/functions/*.ts`, sorted; empty when the directory does not exist yet. */
+export function functionEntries(directory: string): string[] {
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .sort()
+    .map((f) => join(directory, f));
+}
+
+function packageOf(inputPath: string): string {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(inputPath.replace(/\\/g, '/'));
+  return match ? match[1]! : 'own code';
+}
+
+function largestInput(metafile: Metafile, outfileKey: string): { name: string; bytes: number } {
+  const output = Object.entries(metafile.outputs).find(([key]) => key.endsWith(outfileKey))?.[1];
+  const byPackage = new Map<string, number>();
+  for (const [path, input] of Object.entries(output?.inputs ?? {})) {
+    const name = packageOf(path);
+    byPackage.set(name, (byPackage.get(name) ?? 0) + input.bytesInOutput);
+  }
+  const [name, bytes] = [...byPackage.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['none', 0];
+  return { name, bytes };
+}
+
+/** Bundles one entry into `outDir/<variant>/<name>/index.js` and measures the output. */
+export async function bundleEntry(
+  entry: string,
+  variant: BundleVariant,
+  outDir: string,
+): Promise<BundleFigures> {
+  const name = basename(entry, '.ts');
+  const outfile = join(outDir, variant, name, 'index.js');
+  const result = await build({
+    ...(variant === 'deployed' ? DEPLOYED_BUNDLE_OPTIONS : FULL_BUNDLE_OPTIONS),
+    entryPoints: [entry],
+    outfile,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  return {
+    bytes: statSync(outfile).size,
+    sourceMapBytes: statSync(`${outfile}.map`).size,
+    largestInput: largestInput(result.metafile, join(variant, name, 'index.js')),
+    outfile,
+  };
+}
+
+// Runs in the child: time only the require() of the bundle, not Node's own start-up.
+const LOAD_SCRIPT = [
+  'const start = process.hrtime.bigint();',
+  'require(process.argv[1]);',
+  'const elapsed = process.hrtime.bigint() - start;',
+  'process.stdout.write("SWITCHYARD_LOAD_NS=" + elapsed + "\\n");',
+].join('\n');
+
+export class ModuleLoadError extends Error {
+  constructor(file: string, detail: string) {
+    super(`Loading ${file} in a fresh Node process failed: ${detail}`);
+    this.name = 'ModuleLoadError';
+  }
+}
+
+export interface ColdLoadOptions {
+  /** Fresh processes to sample. @default 20 */
+  readonly processes?: number;
+  /** Directories `require` searches for packages left external (NODE_PATH). */
+  readonly nodePath?: readonly string[];
+  /** Extra environment for the child, e.g. the variables a handler reads at module load. */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Median (and range) over fresh `node` processes of the time `require(file)` takes.
+ * Processes run one after another so they do not compete for the CPU.
+ */
+export function measureColdLoad(file: string, options: ColdLoadOptions = {}): SampleSummary {
+  const samples: number[] = [];
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_LAMBDA_FUNCTION_NAME: basename(file),
+    ...options.environment,
+  };
+  if (options.nodePath) env.NODE_PATH = options.nodePath.join(':');
+  for (let i = 0; i < (options.processes ?? 20); i++) {
+    const child = spawnSync(process.execPath, ['-e', LOAD_SCRIPT, file], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const match = /SWITCHYARD_LOAD_NS=(\d+)/.exec(child.stdout ?? '');
+    if (child.status !== 0 || !match) {
+      throw new ModuleLoadError(
+        file,
+        (child.stderr || child.error?.message || `exit ${child.status}`).trim(),
+      );
+    }
+    samples.push(Number(match[1]) / 1e6);
+  }
+  return summarize(samples);
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+/** The CDK app: the food-delivery example backbone, checked by cdk-nag on every synth. */
+import { App } from 'aws-cdk-lib';
+import { applyNagPacks } from '../lib';
+import { FoodDeliveryStack } from './example/food-delivery-stack';
+
+const app = new App();
+new FoodDeliveryStack(app, 'SwitchyardFoodDelivery', {
+  description: 'Switchyard example: food-delivery backend on a serverless messaging backbone',
+});
+applyNagPacks(app);
+app.synth();

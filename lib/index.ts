@@ -1,0 +1,9 @@
+/** Public surface of the Switchyard CDK constructs. */
+export * from './channel';
+export * from './defaults';
+export * from './message-consumer';
+export * from './nag';
+export * from './point-to-point-channel';
+export * from './publish-subscribe-channel';
+export * from './service-function';
+export * from './validation';

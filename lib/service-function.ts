@@ -1,0 +1,115 @@
+/**
+ * A Lambda function with Switchyard's defaults: NodejsFunction bundled by the local esbuild
+ * (minified, source maps), nodejs22.x on arm64, its own log group with retention, a role that can
+ * write only to that log group (no AWSLambdaBasicExecutionRole), X-Ray tracing.
+ */
+import type { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import {
+  DEFAULT_ARCHITECTURE,
+  DEFAULT_FUNCTION_TIMEOUT,
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_MEMORY_SIZE,
+  DEFAULT_RUNTIME,
+} from './defaults';
+import { suppressFunctionFindings } from './nag';
+
+export interface ServiceFunctionProps {
+  /** Path of the TypeScript entry file, e.g. `lambdas/functions/kitchen.ts`. */
+  readonly entry: string;
+  /**
+   * Exported handler name.
+   * @default 'handler'
+   */
+  readonly handler?: string;
+  /**
+   * Extra environment variables.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * Function timeout (at most 15 minutes).
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Memory in MiB.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Runtime.
+   * @default lambda.Runtime.NODEJS_22_X
+   */
+  readonly runtime?: lambda.Runtime;
+  /**
+   * Architecture.
+   * @default lambda.Architecture.ARM_64
+   */
+  readonly architecture?: lambda.Architecture;
+  /**
+   * X-Ray tracing.
+   * @default lambda.Tracing.ACTIVE
+   */
+  readonly tracing?: lambda.Tracing;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Description of the function.
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/**
+ * A least-privilege Lambda function with Switchyard's defaults.
+ *
+ * @example
+ * const placeOrder = new ServiceFunction(this, 'PlaceOrder', { entry: 'lambdas/functions/place-order.ts' });
+ * orders.grantReadWriteData(placeOrder.function);
+ */
+export class ServiceFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+    const runtime = props.runtime ?? DEFAULT_RUNTIME;
+    const tracing = props.tracing ?? lambda.Tracing.ACTIVE;
+    this.role = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Role of ${this.node.path}`,
+    });
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
+    });
+    this.logGroup.grantWrite(this.role);
+    this.function = new nodejs.NodejsFunction(this, 'Resource', {
+      entry: props.entry,
+      handler: props.handler ?? 'handler',
+      runtime,
+      architecture: props.architecture ?? DEFAULT_ARCHITECTURE,
+      timeout: props.timeout ?? DEFAULT_FUNCTION_TIMEOUT,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE,
+      tracing,
+      role: this.role,
+      logGroup: this.logGroup,
+      description: props.description,
+      environment: props.environment,
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+      },
+    });
+    suppressFunctionFindings(this.function, this.role, { runtime, tracing });
+  }
+}

@@ -1,0 +1,82 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { FoodDeliveryStack } from '../bin/example/food-delivery-stack';
+import { nagPacks } from '../lib';
+
+describe('FoodDeliveryStack (example system)', () => {
+  // GIVEN the example stack, synthesized once with real esbuild bundling of every function
+  const stack = new FoodDeliveryStack(new App(), 'SwitchyardFoodDelivery');
+  const template = Template.fromStack(stack);
+
+  test('has the FIFO order-events and standard kitchen-events channels', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'order-events.fifo', FifoTopic: true });
+    template.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'kitchen-events' });
+  });
+
+  test('has the kitchen-commands and order-replies point-to-point queues', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'kitchen-commands' });
+    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'order-replies' });
+  });
+
+  test('has four consumers and place-order, each on nodejs22.x', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 5);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      FilterPolicy: { 'message-type': ['OrderCreated', 'OrderApproved'] },
+      RawMessageDelivery: true,
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      FilterPolicy: { 'message-type': ['TicketAccepted'] },
+    });
+  });
+
+  test('place-order knows both tables and channels it needs', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          ORDERS_TABLE: Match.anyValue(),
+          SWITCHYARD_CHANNEL_ORDER_EVENTS: Match.anyValue(),
+          SWITCHYARD_CHANNEL_KITCHEN_COMMANDS: Match.anyValue(),
+          SWITCHYARD_CHANNEL_ORDER_REPLIES: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  test('has four PITR, encrypted, on-demand tables; Orders streams new and old images', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+    template.allResourcesProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+  });
+
+  test('outputs the function, table and channel addresses', () => {
+    const outputs = Object.keys(template.findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'PlaceOrderFunctionName',
+        'OrdersTableName',
+        'TicketsTableName',
+        'OrderHistoryTableName',
+        'NotificationsTableName',
+        'OrderEventsTopicArn',
+        'KitchenEventsTopicArn',
+        'KitchenCommandsQueueUrl',
+        'OrderRepliesQueueUrl',
+      ]),
+    );
+  });
+
+  test('is cdk-nag clean', () => {
+    expect(nagPacks().flatMap((pack) => pack.validateScope(stack).violations)).toEqual([]);
+  });
+});
