@@ -1,0 +1,103 @@
+/**
+ * Turns received SQS messages into the Lambda SQS event, field for field as Lambda sends it
+ * (see ../shared/aws-events/sqs-*.json), and reads a ReportBatchItemFailures response.
+ */
+import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
+
+export interface SqsRecordAttributeValue {
+  stringValue?: string;
+  binaryValue?: string;
+  stringListValues: string[];
+  binaryListValues: string[];
+  dataType: string;
+}
+
+export interface SqsEventRecord {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  attributes: Record<string, string>;
+  messageAttributes: Record<string, SqsRecordAttributeValue>;
+  md5OfMessageAttributes?: string;
+  md5OfBody: string;
+  eventSource: 'aws:sqs';
+  eventSourceARN: string;
+  awsRegion: string;
+}
+
+/** Lambda lists the system attributes in this order; others (AWSTraceHeader...) follow. */
+const ATTRIBUTE_ORDER = [
+  'ApproximateReceiveCount',
+  'SentTimestamp',
+  'SequenceNumber',
+  'MessageGroupId',
+  'SenderId',
+  'MessageDeduplicationId',
+  'ApproximateFirstReceiveTimestamp',
+];
+
+function base64(value: Uint8Array | undefined): string | undefined {
+  return value === undefined ? undefined : Buffer.from(value).toString('base64');
+}
+
+function toRecordAttribute(value: MessageAttributeValue): SqsRecordAttributeValue {
+  const out: SqsRecordAttributeValue = {
+    stringListValues: value.StringListValues ?? [],
+    binaryListValues: (value.BinaryListValues ?? []).map((b) => base64(b) ?? ''),
+    dataType: value.DataType ?? 'String',
+  };
+  const ordered: SqsRecordAttributeValue = {} as SqsRecordAttributeValue;
+  if (value.StringValue !== undefined) ordered.stringValue = value.StringValue;
+  if (value.BinaryValue !== undefined) ordered.binaryValue = base64(value.BinaryValue);
+  return Object.assign(ordered, out);
+}
+
+function orderedAttributes(attributes: Record<string, string> | undefined): Record<string, string> {
+  const source = attributes ?? {};
+  const out: Record<string, string> = {};
+  for (const name of ATTRIBUTE_ORDER) if (source[name] !== undefined) out[name] = source[name];
+  for (const [name, value] of Object.entries(source)) if (!(name in out)) out[name] = value;
+  return out;
+}
+
+/** One record of the Lambda SQS event. */
+export function toSqsEventRecord(message: Message, queueArn: string, awsRegion: string): SqsEventRecord {
+  const messageAttributes: Record<string, SqsRecordAttributeValue> = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = toRecordAttribute(value);
+  }
+  const record: Partial<SqsEventRecord> = {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: orderedAttributes(message.Attributes),
+    messageAttributes,
+  };
+  if (message.MD5OfMessageAttributes) record.md5OfMessageAttributes = message.MD5OfMessageAttributes;
+  return {
+    ...record,
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion,
+  } as SqsEventRecord;
+}
+
+/**
+ * FIFO: a message that follows a failed message of its group in the batch counts as not
+ * processed either, so no later message of a group is deleted before an earlier one succeeded.
+ */
+export function withFollowersOfFailedGroups(
+  records: readonly SqsEventRecord[],
+  failedIds: readonly string[],
+): Set<string> {
+  const failed = new Set(failedIds);
+  const blockedGroups = new Set<string>();
+  for (const record of records) {
+    const group = record.attributes.MessageGroupId;
+    if (group === undefined) continue;
+    if (blockedGroups.has(group)) failed.add(record.messageId);
+    else if (failed.has(record.messageId)) blockedGroups.add(group);
+  }
+  return failed;
+}

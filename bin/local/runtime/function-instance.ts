@@ -1,0 +1,200 @@
+/**
+ * One warm execution environment of a local function: a worker thread running
+ * worker-bootstrap.js, handling one invocation at a time, like a Lambda sandbox.
+ * A thread that timed out, crashed or failed to initialise is `dead` and must be replaced.
+ */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { RuntimeErrorType } from './errors';
+
+export const BOOTSTRAP_FILE = join(__dirname, 'worker-bootstrap.js');
+
+/** Lambda's init phase limit, separate from the function timeout. */
+const INIT_TIMEOUT_MS = 10_000;
+
+export interface InvokeError {
+  errorType: string;
+  errorMessage: string;
+  stack?: string[];
+}
+
+export interface RunOutcome {
+  ok: boolean;
+  response?: unknown;
+  error?: InvokeError;
+  timedOut: boolean;
+}
+
+export interface InstanceOptions {
+  functionName: string;
+  env: Record<string, string>;
+  workerData: Record<string, unknown>;
+  memoryMb: number;
+  /** Receives every formatted log line, with the invocation's log list when one is active. */
+  emit: (line: string, sink: string[] | undefined) => void;
+}
+
+type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'init-error'; error: InvokeError }
+  | { type: 'log'; requestId: string | null; level: string; message: string }
+  | { type: 'result'; requestId: string; ok: boolean; responseJson?: string; error?: InvokeError };
+
+export class FunctionInstance {
+  /** Resolves once the handler module is loaded: undefined when ready, the init error otherwise. */
+  readonly ready: Promise<InvokeError | undefined>;
+  /** True once this thread can no longer serve invocations. */
+  dead = false;
+  /** Where log lines of the current (or starting) invocation go. */
+  sink: string[] | undefined;
+
+  private readonly worker: Worker;
+  private settleReady: (error: InvokeError | undefined) => void = () => undefined;
+  private readyDone = false;
+  private pending: { requestId: string; settle: (outcome: RunOutcome) => void } | undefined;
+  private partialLine: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
+
+  constructor(private readonly options: InstanceOptions) {
+    this.ready = new Promise((resolve) => {
+      this.settleReady = (error) => {
+        if (this.readyDone) return;
+        this.readyDone = true;
+        clearTimeout(initTimer);
+        resolve(error);
+      };
+    });
+    const initTimer = setTimeout(() => {
+      this.kill();
+      this.settleReady({
+        errorType: RuntimeErrorType.InitTimeout,
+        errorMessage: `Init phase of ${options.functionName} did not finish within ${INIT_TIMEOUT_MS / 1000} seconds.`,
+      });
+    }, INIT_TIMEOUT_MS);
+    initTimer.unref();
+    this.worker = new Worker(BOOTSTRAP_FILE, {
+      env: options.env,
+      workerData: options.workerData,
+      stdout: true,
+      stderr: true,
+      // V8's old-space cap stands in for the function's memory size.
+      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
+    });
+    this.worker.on('message', (message: WorkerMessage) => this.onMessage(message));
+    this.worker.on('error', (error: Error & { code?: string }) => this.onCrash(error));
+    this.worker.on('exit', (code) => this.onExit(code));
+    this.worker.stdout.on('data', (chunk: Buffer) => this.onOutput('stdout', chunk));
+    this.worker.stderr.on('data', (chunk: Buffer) => this.onOutput('stderr', chunk));
+  }
+
+  /** Runs one invocation. Resolves (never rejects) with the outcome; kills the thread on timeout. */
+  run(requestId: string, eventJson: string, timeoutSeconds: number): Promise<RunOutcome> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.emitLine(`${requestId} Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
+        this.kill();
+        finish({
+          ok: false,
+          timedOut: true,
+          error: {
+            errorType: RuntimeErrorType.Timeout,
+            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${timeoutSeconds.toFixed(2)} seconds`,
+          },
+        });
+      }, timeoutSeconds * 1000);
+      const finish = (outcome: RunOutcome) => {
+        if (this.pending?.requestId !== requestId) return;
+        clearTimeout(timer);
+        this.pending = undefined;
+        resolve(outcome);
+      };
+      this.pending = { requestId, settle: finish };
+      const deadline = Date.now() + timeoutSeconds * 1000;
+      this.worker.postMessage({ type: 'invoke', requestId, eventJson, deadline });
+    });
+  }
+
+  /** Ends the thread. Safe to call more than once. */
+  kill(): void {
+    this.dead = true;
+    void this.worker.terminate();
+  }
+
+  private onMessage(message: WorkerMessage): void {
+    switch (message.type) {
+      case 'ready':
+        this.settleReady(undefined);
+        return;
+      case 'init-error':
+        this.kill();
+        this.settleReady(message.error);
+        return;
+      case 'log': {
+        const id = message.requestId ? `${message.requestId} ` : '';
+        for (const line of message.message.split('\n')) this.emitLine(`${id}${message.level} ${line}`);
+        return;
+      }
+      case 'result':
+        if (this.pending?.requestId !== message.requestId) return;
+        if (message.ok) {
+          this.pending.settle({
+            ok: true,
+            timedOut: false,
+            response: message.responseJson === undefined ? null : JSON.parse(message.responseJson),
+          });
+        } else {
+          this.pending.settle({
+            ok: false,
+            timedOut: false,
+            error: message.error ?? { errorType: 'Error', errorMessage: 'unknown' },
+          });
+        }
+        return;
+    }
+  }
+
+  private onCrash(error: Error & { code?: string }): void {
+    this.dead = true;
+    const failure: InvokeError = {
+      errorType:
+        error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? RuntimeErrorType.OutOfMemory : error.name || 'Error',
+      errorMessage: error.message,
+      stack: error.stack?.split('\n'),
+    };
+    this.emitLine(`ERROR Uncaught ${failure.errorType}: ${failure.errorMessage}`);
+    this.settleReady(failure);
+    this.pending?.settle({ ok: false, timedOut: false, error: failure });
+  }
+
+  private onExit(code: number): void {
+    this.dead = true;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      if (this.partialLine[stream]) this.emitLine(this.partialLine[stream]);
+      this.partialLine[stream] = '';
+    }
+    const failure: InvokeError = {
+      errorType: RuntimeErrorType.ExitError,
+      errorMessage: `Runtime exited with error: exit status ${code}`,
+    };
+    this.settleReady(failure);
+    this.pending?.settle({
+      ok: false,
+      timedOut: false,
+      error: {
+        ...failure,
+        errorMessage: `RequestId: ${this.pending.requestId} Error: ${failure.errorMessage}`,
+      },
+    });
+  }
+
+  /** Raw writes to process.stdout/stderr inside the worker, split into lines. */
+  private onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    const text = this.partialLine[stream] + chunk.toString('utf8');
+    const lines = text.split('\n');
+    this.partialLine[stream] = lines.pop() ?? '';
+    for (const line of lines) this.emitLine(line);
+  }
+
+  private emitLine(text: string): void {
+    this.options.emit(`[${this.options.functionName}] ${text}`, this.sink);
+  }
+}
