@@ -4,6 +4,8 @@ export * from './defaults';
 export * from './message-consumer';
 export * from './nag';
 export * from './point-to-point-channel';
+export * from './processed-messages-table';
 export * from './publish-subscribe-channel';
 export * from './service-function';
+export * from './transactional-outbox';
 export * from './validation';

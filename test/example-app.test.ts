@@ -18,9 +18,10 @@ describe('FoodDeliveryStack (example system)', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'order-replies' });
   });
 
-  test('has four consumers and place-order, each on nodejs22.x', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 5);
+  test('has four consumers, place-order and the outbox relay, each on nodejs22.x', () => {
+    // Four SQS mappings (one per consumer) and the relay's DynamoDB stream mapping.
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 5);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 6);
     template.hasResourceProperties('AWS::SNS::Subscription', {
       FilterPolicy: { 'message-type': ['OrderCreated', 'OrderApproved'] },
       RawMessageDelivery: true,
@@ -34,7 +35,7 @@ describe('FoodDeliveryStack (example system)', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
-          ORDERS_TABLE: Match.anyValue(),
+          SWITCHYARD_OUTBOX_TABLE: Match.anyValue(),
           SWITCHYARD_CHANNEL_ORDER_EVENTS: Match.anyValue(),
           SWITCHYARD_CHANNEL_KITCHEN_COMMANDS: Match.anyValue(),
           SWITCHYARD_CHANNEL_ORDER_REPLIES: Match.anyValue(),
@@ -43,8 +44,28 @@ describe('FoodDeliveryStack (example system)', () => {
     });
   });
 
-  test('has four PITR, encrypted, on-demand tables; Orders streams new and old images', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+  test('relays the Orders outbox from its stream, dropping TTL deletes, with bisect and an OnFailure queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: Match.anyValue(),
+      StartingPosition: Match.anyValue(),
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+      FilterCriteria: Match.objectLike({ Filters: Match.anyValue() }),
+    });
+  });
+
+  test('kitchen records processed messages in their own table', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SWITCHYARD_PROCESSED_MESSAGES_TABLE: Match.anyValue() }) },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  test('has five PITR, encrypted, on-demand tables; Orders streams new and old images', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 5);
     template.allResourcesProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },

@@ -14,7 +14,14 @@ import {
   TicketAccepted,
   TicketCreated,
 } from '../../lambdas/example/messages';
-import { MessageConsumer, PointToPointChannel, PublishSubscribeChannel, ServiceFunction } from '../../lib';
+import {
+  MessageConsumer,
+  PointToPointChannel,
+  ProcessedMessagesTable,
+  PublishSubscribeChannel,
+  ServiceFunction,
+  TransactionalOutbox,
+} from '../../lib';
 
 const FUNCTIONS = path.join(__dirname, '..', '..', 'lambdas', 'functions');
 const entry = (name: string) => path.join(FUNCTIONS, `${name}.ts`);
@@ -28,6 +35,8 @@ export class FoodDeliveryStack extends Stack {
   readonly ticketsTable: dynamodb.Table;
   readonly orderHistoryTable: dynamodb.Table;
   readonly notificationsTable: dynamodb.Table;
+  readonly orderOutbox: TransactionalOutbox;
+  readonly processedMessages: ProcessedMessagesTable;
   readonly placeOrder: ServiceFunction;
   readonly kitchen: MessageConsumer;
   readonly orderRepliesConsumer: MessageConsumer;
@@ -66,12 +75,20 @@ export class FoodDeliveryStack extends Stack {
 
     this.placeOrder = new ServiceFunction(this, 'PlaceOrder', {
       entry: entry('place-order'),
-      description: 'Places an order: stores it PENDING, publishes OrderCreated, sends CreateTicket',
-      environment: { [TableVariables.ORDERS]: this.ordersTable.tableName },
+      description: 'Places an order: stores it PENDING with OrderCreated and CreateTicket in its outbox',
     });
-    this.ordersTable.grantReadWriteData(this.placeOrder.function);
-    this.orderEvents.bindProducer(this.placeOrder.function);
-    this.kitchenCommands.bindProducer(this.placeOrder.function);
+    // The order service writes state and messages in one item write; the relay tails the stream.
+    this.orderOutbox = new TransactionalOutbox(this, 'OrderOutbox', {
+      table: this.ordersTable,
+      relay: 'log-tailing',
+      mode: 'in-item',
+      channels: [this.orderEvents, this.kitchenCommands],
+    });
+    this.orderOutbox.grantWrite(this.placeOrder.function);
+    // Duplicate detection records of the kitchen (transactional mode).
+    this.processedMessages = new ProcessedMessagesTable(this, 'ProcessedMessages', {
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     // place-order only names order-replies as the reply-to address; it never sends there.
     this.placeOrder.function.addEnvironment(this.orderReplies.environmentVariable, this.orderReplies.address);
 
@@ -83,6 +100,7 @@ export class FoodDeliveryStack extends Stack {
       environment: { [TableVariables.TICKETS]: this.ticketsTable.tableName },
     });
     this.ticketsTable.grantReadWriteData(this.kitchen.handler);
+    this.processedMessages.bindTo(this.kitchen.handler);
     this.kitchenEvents.bindProducer(this.kitchen.handler);
     // Replies go to the address in the command's reply-to header, which is order-replies here.
     this.orderReplies.grantSend(this.kitchen.handler);
@@ -94,8 +112,7 @@ export class FoodDeliveryStack extends Stack {
       source: this.orderReplies,
       environment: { [TableVariables.ORDERS]: this.ordersTable.tableName },
     });
-    this.ordersTable.grantReadWriteData(this.orderRepliesConsumer.handler);
-    this.orderEvents.bindProducer(this.orderRepliesConsumer.handler);
+    this.orderOutbox.grantWrite(this.orderRepliesConsumer.handler);
 
     this.orderHistory = new MessageConsumer(this, 'OrderHistory', {
       consumerName: ConsumerNames.ORDER_HISTORY,

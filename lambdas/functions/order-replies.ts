@@ -1,52 +1,52 @@
 /**
  * order-replies: drains order-replies. TicketCreated -> the order goes from PENDING to APPROVED
- * with its ticket id, then OrderApproved is published. A duplicate reply finds the order approved
- * already and changes nothing.
+ * with its ticket id and OrderApproved is staged in the same write (transactional outbox, in-item),
+ * so the state change and the event cannot part. A duplicate reply finds the order approved
+ * already and changes nothing; a concurrent writer makes the commit fail and the reply is retried.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createConsumer, on } from '../consumer';
 import { Channels, ConsumerNames, TableVariables } from '../example/channels';
-import { channelAddress, isConditionalCheckFailure, requiredVariable } from '../example/environment';
+import { requiredVariable } from '../example/environment';
 import { OrderApproved, TicketCreated } from '../example/messages';
-import { createProducer } from '../producer';
+import { createUnitOfWork } from '../outbox';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-const producer = createProducer();
 
 const orderReplies = createConsumer({
   name: process.env.SWITCHYARD_CONSUMER_NAME ?? ConsumerNames.ORDER_REPLIES,
   handlers: [
     on(TicketCreated, async (reply, { logger }) => {
       const { orderId, ticketId } = reply.payload;
-      try {
-        await documents.send(
-          new UpdateCommand({
-            TableName: requiredVariable(TableVariables.ORDERS),
-            Key: { pk: `ORDER#${orderId}`, sk: 'ORDER' },
-            UpdateExpression: 'SET #status = :approved, ticketId = :ticketId',
-            ConditionExpression: '#status = :pending',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':approved': 'APPROVED',
-              ':pending': 'PENDING',
-              ':ticketId': ticketId,
-            },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionalCheckFailure(error)) throw error;
+      const { Item: order } = await documents.send(
+        new GetCommand({
+          TableName: requiredVariable(TableVariables.ORDERS),
+          Key: { pk: `ORDER#${orderId}`, sk: 'ORDER' },
+          ConsistentRead: true,
+        }),
+      );
+      if (!order || order.status !== 'PENDING') {
         logger.warn('Order is not PENDING (missing or approved already); reply ignored', {
           orderId,
           ticketId,
+          status: order?.status,
           messageId: reply.id,
         });
         return;
       }
-      await producer.publish(
-        channelAddress(Channels.ORDER_EVENTS),
+      const { _outbox, _outboxSeq, ...state } = order;
+      const unitOfWork = createUnitOfWork();
+      unitOfWork.save({
+        aggregateId: orderId,
+        item: { ...state, status: 'APPROVED', ticketId },
+        expectedSequence: Number(_outboxSeq ?? 0),
+      });
+      unitOfWork.publish(
         OrderApproved.create({ orderId, ticketId }, { causedBy: reply }),
+        Channels.ORDER_EVENTS,
       );
+      await unitOfWork.commit();
     }),
   ],
 });

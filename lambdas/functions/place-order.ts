@@ -1,19 +1,15 @@
 /**
- * place-order: invoked directly with `{ customerId, items }`. Stores the order PENDING, publishes
- * OrderCreated and asks the kitchen for a ticket (reply to order-replies), then answers at once
- * with the order id: the approval arrives asynchronously.
+ * place-order: invoked directly with `{ customerId, items }`. Validates locally, then in ONE write
+ * stores the order PENDING together with OrderCreated and the CreateTicket command (transactional
+ * outbox, in-item mode: the relay publishes them from the table's stream), and answers at once with
+ * the order id: the approval arrives asynchronously (finish processing after returning a response).
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { Channels, TableVariables } from '../example/channels';
-import { channelAddress, requiredVariable } from '../example/environment';
+import { Channels } from '../example/channels';
+import { channelAddress } from '../example/environment';
 import { InvalidOrderRequestError } from '../example/errors';
 import { CreateTicket, OrderCreated, PlaceOrderRequest } from '../example/messages';
-import { createProducer } from '../producer';
-
-const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-const producer = createProducer();
+import { createUnitOfWork } from '../outbox';
 
 export interface PlaceOrderResult {
   readonly orderId: string;
@@ -32,22 +28,21 @@ export async function handler(event: unknown): Promise<PlaceOrderResult> {
   const orderId = randomUUID();
   const total = Math.round(items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0) * 100) / 100;
 
-  await documents.send(
-    new PutCommand({
-      TableName: requiredVariable(TableVariables.ORDERS),
-      Item: { pk: `ORDER#${orderId}`, sk: 'ORDER', orderId, customerId, items, total, status: 'PENDING' },
-      ConditionExpression: 'attribute_not_exists(pk)',
-    }),
-  );
-
   const created = OrderCreated.create({ orderId, customerId, items, total });
-  await producer.publish(channelAddress(Channels.ORDER_EVENTS), created);
-  await producer.send(
-    channelAddress(Channels.KITCHEN_COMMANDS),
+  const unitOfWork = createUnitOfWork();
+  unitOfWork.save({
+    aggregateId: orderId,
+    item: { pk: `ORDER#${orderId}`, sk: 'ORDER', orderId, customerId, items, total, status: 'PENDING' },
+    expectedSequence: 0,
+  });
+  unitOfWork.publish(created, Channels.ORDER_EVENTS);
+  unitOfWork.send(
     CreateTicket.create(
       { orderId, items },
       { causedBy: created, replyTo: channelAddress(Channels.ORDER_REPLIES) },
     ),
+    Channels.KITCHEN_COMMANDS,
   );
+  await unitOfWork.commit();
   return { orderId, status: 'PENDING' };
 }

@@ -1,0 +1,359 @@
+/**
+ * The polling publisher: finds aggregates with unpublished outbox items through the sparse index,
+ * claims each with a short lease (so two pollers never publish one aggregate at once), reads its
+ * unpublished items consistently in sequence order, publishes them and marks each published with a
+ * conditional update. A crash between publish and mark re-publishes the same message ids (FIFO
+ * deduplication and consumer dedup absorb them); nothing is lost or reordered per aggregate.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Logger } from '../consumer/types';
+import { toWire } from '../core/wire';
+import { channelRef, type MessageProducer } from '../producer/port';
+import {
+  deserializeEntry,
+  type KeyAttributes,
+  LEASE_PK_PREFIX,
+  OUTBOX_PK_PREFIX,
+  OutboxAttributes,
+  type OutboxEntry,
+  POLLING_INDEX_NAME,
+} from './layout';
+import { consoleLogger } from './relay';
+
+export interface PollingPublisherOptions {
+  readonly producer: MessageProducer;
+  readonly table: string;
+  readonly keyAttributes: KeyAttributes;
+  readonly client?: DynamoDBClient;
+  /** Number of sparse-index partitions the writers spread over (SWITCHYARD_OUTBOX_BUCKETS). @default 4 */
+  readonly buckets?: number;
+  /** How long a claim on an aggregate lasts. A poller stops publishing an aggregate before it runs out. @default 30 seconds */
+  readonly leaseMs?: number;
+  /** Aggregates claimed per poll. @default 200 */
+  readonly maxAggregates?: number;
+  /** Aggregates published at once. @default 4 */
+  readonly concurrency?: number;
+  /** Failed polls of one item, for a permanent reason, before it is parked. @default 3 */
+  readonly maxAttempts?: number;
+  /** Where parked items go, with their reason. @default - never park; the item is retried every poll */
+  readonly failureQueueUrl?: string;
+  readonly sqs?: SQSClient;
+  /** Seconds an item lives after publication before TTL removes it. @default 86400 */
+  readonly publishedRetentionSeconds?: number;
+  readonly logger?: Logger;
+  /** Identifies this poller in leases. @default - a random id */
+  readonly owner?: string;
+}
+
+export interface PollOutcome {
+  readonly published: number;
+  readonly requests: number;
+  /** Aggregates this poller published (or tried to). */
+  readonly aggregates: number;
+  /** Aggregates another poller held. */
+  readonly leased: number;
+  readonly failed: number;
+  readonly parked: number;
+}
+
+interface OutboxRow {
+  readonly key: Record<string, unknown>;
+  readonly entry: OutboxEntry;
+  readonly attempts: number;
+}
+
+/**
+ * Creates a polling publisher. Call `poll()` from a scheduled function.
+ *
+ * @example
+ * const poller = createPollingPublisher({ producer: createProducer(), table, keyAttributes: { partitionKey: 'pk', sortKey: 'sk' } });
+ * export const handler = async (_e: unknown, ctx: Context) => poller.poll(() => ctx.getRemainingTimeInMillis());
+ */
+export function createPollingPublisher(options: PollingPublisherOptions): {
+  poll(remainingMs?: () => number): Promise<PollOutcome>;
+} {
+  const db = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}));
+  const sqs = options.sqs ?? new SQSClient({});
+  const logger = options.logger ?? consoleLogger;
+  const owner = options.owner ?? randomUUID();
+  const leaseMs = options.leaseMs ?? 30_000;
+  const { partitionKey, sortKey } = options.keyAttributes;
+  if (!sortKey)
+    throw new Error('The polling publisher needs a table with a sort key (outbox items are pk + sequence).');
+
+  const findAggregates = async (): Promise<string[]> => {
+    const found = new Set<string>();
+    const max = options.maxAggregates ?? 200;
+    for (let b = 0; b < (options.buckets ?? 4) && found.size < max; b += 1) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await db.send(
+          new QueryCommand({
+            TableName: options.table,
+            IndexName: POLLING_INDEX_NAME,
+            KeyConditionExpression: '#u = :b',
+            ExpressionAttributeNames: { '#u': OutboxAttributes.UNPUBLISHED },
+            ExpressionAttributeValues: { ':b': `B${b}` },
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const pk = item[partitionKey];
+          if (typeof pk === 'string' && pk.startsWith(OUTBOX_PK_PREFIX))
+            found.add(pk.slice(OUTBOX_PK_PREFIX.length));
+          if (found.size >= max) break;
+        }
+        start = page.LastEvaluatedKey;
+      } while (start && found.size < max);
+    }
+    return [...found];
+  };
+
+  const leaseKey = (aggregateId: string) => ({
+    [partitionKey]: `${LEASE_PK_PREFIX}${aggregateId}`,
+    [sortKey]: 'LEASE',
+  });
+
+  const claim = async (aggregateId: string): Promise<boolean> => {
+    const now = Date.now();
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: options.table,
+          Item: {
+            ...leaseKey(aggregateId),
+            owner,
+            leaseUntil: now + leaseMs,
+            expiresAt: Math.floor(now / 1000) + 3600,
+          },
+          ConditionExpression: 'attribute_not_exists(#pk) OR leaseUntil < :now OR #owner = :me',
+          ExpressionAttributeNames: { '#pk': partitionKey, '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': now, ':me': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  };
+
+  const release = async (aggregateId: string): Promise<void> => {
+    try {
+      await db.send(
+        new DeleteCommand({
+          TableName: options.table,
+          Key: leaseKey(aggregateId),
+          ConditionExpression: '#owner = :me',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':me': owner },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  };
+
+  const unpublished = async (aggregateId: string): Promise<OutboxRow[]> => {
+    const rows: OutboxRow[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await db.send(
+        new QueryCommand({
+          TableName: options.table,
+          KeyConditionExpression: '#pk = :pk',
+          FilterExpression: 'attribute_exists(#u)',
+          ExpressionAttributeNames: { '#pk': partitionKey, '#u': OutboxAttributes.UNPUBLISHED },
+          ExpressionAttributeValues: { ':pk': `${OUTBOX_PK_PREFIX}${aggregateId}` },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        rows.push({
+          key: { [partitionKey]: item[partitionKey], [sortKey]: item[sortKey] },
+          entry: deserializeEntry(item[OutboxAttributes.ENVELOPE]),
+          attempts: Number(item[OutboxAttributes.ATTEMPTS] ?? 0),
+        });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return rows;
+  };
+
+  const markPublished = async (row: OutboxRow): Promise<void> => {
+    const now = Date.now();
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: options.table,
+          Key: row.key,
+          ConditionExpression: 'attribute_exists(#u)',
+          UpdateExpression: 'REMOVE #u, #pollKey SET #publishedAt = :now, #expiresAt = :ttl',
+          ExpressionAttributeNames: {
+            '#u': OutboxAttributes.UNPUBLISHED,
+            '#pollKey': OutboxAttributes.POLL_KEY,
+            '#publishedAt': OutboxAttributes.PUBLISHED_AT,
+            '#expiresAt': OutboxAttributes.EXPIRES_AT,
+          },
+          ExpressionAttributeValues: {
+            ':now': new Date(now).toISOString(),
+            ':ttl': Math.floor(now / 1000) + (options.publishedRetentionSeconds ?? 86_400),
+          },
+        }),
+      );
+    } catch (error) {
+      // Another poller (whose lease ran out under it) marked it first: same message, nothing to do.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  };
+
+  /** Counts a failed attempt; parks the item when permanent failures used up its attempts. */
+  const recordFailure = async (row: OutboxRow, reason: string, permanent: boolean): Promise<boolean> => {
+    const attempts = row.attempts + 1;
+    const park = permanent && options.failureQueueUrl !== undefined && attempts >= (options.maxAttempts ?? 3);
+    if (park) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: options.failureQueueUrl,
+          MessageBody: JSON.stringify({
+            version: '1.0',
+            timestamp: new Date().toISOString(),
+            requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: attempts },
+            switchyard: {
+              reason,
+              source: 'outbox-poller',
+              messages: [
+                {
+                  ...row.entry.message,
+                  destination: row.entry.destination,
+                  aggregateId: row.entry.aggregateId,
+                  sequence: row.entry.sequence,
+                },
+              ],
+            },
+          }),
+        }),
+      );
+    }
+    await db.send(
+      new UpdateCommand({
+        TableName: options.table,
+        Key: row.key,
+        UpdateExpression: park
+          ? 'SET #attempts = :a, failureReason = :r, parkedAt = :now REMOVE #u, #pollKey'
+          : 'SET #attempts = :a, failureReason = :r',
+        ExpressionAttributeNames: {
+          '#attempts': OutboxAttributes.ATTEMPTS,
+          ...(park ? { '#u': OutboxAttributes.UNPUBLISHED, '#pollKey': OutboxAttributes.POLL_KEY } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':a': attempts,
+          ':r': reason.slice(0, 1000),
+          ...(park ? { ':now': new Date().toISOString() } : {}),
+        },
+      }),
+    );
+    return park;
+  };
+
+  const publishAggregate = async (
+    aggregateId: string,
+    remainingMs: () => number,
+  ): Promise<{ published: number; requests: number; failed: number; parked: number }> => {
+    const claimedAt = Date.now();
+    const tally = { published: 0, requests: 0, failed: 0, parked: 0 };
+    const rows = await unpublished(aggregateId);
+    let i = 0;
+    while (i < rows.length) {
+      // Leave a margin: past the lease another poller may take the aggregate over.
+      if (Date.now() - claimedAt > leaseMs * 0.8 || remainingMs() < 5_000) break;
+      const destination = rows[i]!.entry.destination;
+      const chunk: OutboxRow[] = [];
+      while (i < rows.length && chunk.length < 10 && rows[i]!.entry.destination === destination)
+        chunk.push(rows[i++]!);
+      const invalid = chunk.findIndex((row) => !isSendable(row.entry));
+      const sendable = invalid === -1 ? chunk : chunk.slice(0, invalid);
+      if (sendable.length > 0) {
+        const result = await options.producer.dispatch(
+          channelRef(destination),
+          sendable.map((row) => row.entry.message),
+        );
+        tally.requests += result.requests;
+        const failedById = new Map(result.failed.map((f) => [f.id, f]));
+        for (const row of sendable) {
+          const failure = failedById.get(row.entry.message.id);
+          if (failure) {
+            tally.failed += 1;
+            if (await recordFailure(row, `${failure.code}: ${failure.message}`, failure.senderFault))
+              tally.parked += 1;
+            return tally; // later messages of this aggregate wait: order first
+          }
+          await markPublished(row);
+          tally.published += 1;
+        }
+      }
+      if (invalid !== -1) {
+        const row = chunk[invalid]!;
+        tally.failed += 1;
+        if (await recordFailure(row, unsendableReason(row.entry), true)) tally.parked += 1;
+        return tally;
+      }
+    }
+    return tally;
+  };
+
+  return {
+    async poll(remainingMs = () => Number.POSITIVE_INFINITY): Promise<PollOutcome> {
+      const aggregates = await findAggregates();
+      const outcome = { published: 0, requests: 0, aggregates: 0, leased: 0, failed: 0, parked: 0 };
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < aggregates.length && remainingMs() > 5_000) {
+          const aggregateId = aggregates[next++]!;
+          if (!(await claim(aggregateId))) {
+            outcome.leased += 1;
+            continue;
+          }
+          try {
+            const tally = await publishAggregate(aggregateId, remainingMs);
+            outcome.aggregates += 1;
+            outcome.published += tally.published;
+            outcome.requests += tally.requests;
+            outcome.failed += tally.failed;
+            outcome.parked += tally.parked;
+          } finally {
+            await release(aggregateId);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
+      logger.info('outbox poll done', { owner, ...outcome });
+      return outcome;
+    },
+  };
+}
+
+function isSendable(entry: OutboxEntry): boolean {
+  return unsendableReason(entry) === '';
+}
+
+function unsendableReason(entry: OutboxEntry): string {
+  try {
+    channelRef(entry.destination);
+    toWire(entry.message);
+    return '';
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
