@@ -26,7 +26,7 @@ const orderReplies = createConsumer({
           ConsistentRead: true,
         }),
       );
-      if (!order || order.status !== 'PENDING') {
+      if (order?.status !== 'PENDING') {
         logger.warn('Order is not PENDING (missing or approved already); reply ignored', {
           orderId,
           ticketId,
