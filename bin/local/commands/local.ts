@@ -1,0 +1,116 @@
+/**
+ * `switchyard local`: deploys the app into the local cloud, then either runs the example
+ * workload and prints the report (exit 1 on a lost message or broken invariant), or, with
+ * `--keep` (or for an app that is not the example), stays up until Ctrl-C.
+ */
+import { LocalCloud } from '../cloud';
+import { collectFlowReport, formatFlowReport } from '../flow-report';
+import { summarize } from '../stats';
+import { isFoodDeliveryApp, runFoodDeliveryWorkload, type WorkloadResult } from '../workload/food-delivery';
+import { consoleProgress } from '../workload/progress';
+import {
+  type CloudCommandOptions,
+  endpointsFrom,
+  type Output,
+  printDeployment,
+  printEndpointsAndResources,
+} from './shared';
+
+export interface LocalCommandOptions extends CloudCommandOptions {
+  readonly orders?: number;
+  readonly keep?: boolean;
+  /** Print every function log line. */
+  readonly verbose?: boolean;
+  readonly functionConcurrency?: number;
+}
+
+function formatWorkload(result: WorkloadResult): string[] {
+  const latency = summarize(result.latenciesMs);
+  const seconds = result.durationMs / 1000;
+  return [
+    '',
+    `Orders: ${result.ordersCompleted}/${result.ordersRequested} completed (placed ${result.ordersPlaced}) in ${seconds.toFixed(2)} s` +
+      ` = ${(result.ordersCompleted / Math.max(seconds, 0.001)).toFixed(1)} orders/s`,
+    `End-to-end latency (place-order called -> history view APPROVED): p50 ${latency.p50} ms, p95 ${latency.p95} ms, p99 ${latency.p99} ms, max ${latency.max} ms`,
+  ];
+}
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (signal: string) => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve(signal);
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
+/** Returns the process exit code. */
+export async function localCommand(options: LocalCommandOptions, output: Output): Promise<number> {
+  const started = Date.now();
+  const cloud = await LocalCloud.start({
+    projectDir: options.appDir,
+    assemblyDir: options.assembly,
+    endpoints: endpointsFrom(options),
+    region: options.region,
+    noSynthCache: options.synthCache === false,
+    log: output.out,
+    functionLog: options.verbose ? output.err : undefined,
+    functionConcurrency: options.functionConcurrency,
+  });
+  // Ctrl-C during the workload still stops the workers and emulators.
+  let idle = false;
+  const interrupted = waitForSignal().then(async (signal) => {
+    output.err(`\n${signal}: shutting down ...`);
+    await cloud.stop();
+    // Stopping a --keep session is the normal way to end it; interrupting a workload is not.
+    process.exit(idle ? 0 : 130);
+  });
+  void interrupted;
+  try {
+    output.out(`Local cloud up in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    printDeployment(cloud, output);
+    const example = isFoodDeliveryApp(cloud.outputs());
+    let exitCode = 0;
+    if (example && (!options.keep || options.orders !== undefined)) {
+      const result = await runFoodDeliveryWorkload(cloud, {
+        orders: options.orders ?? 1000,
+        progress: consoleProgress(),
+      });
+      const flow = await collectFlowReport(cloud);
+      for (const line of [...formatWorkload(result), ...formatFlowReport(flow)]) output.out(line);
+      const problems = [
+        ...result.placementErrors.map((e) => `place-order failed: ${e}`),
+        ...result.incomplete.map((i) => `lost or unfinished: ${i}`),
+        ...result.invariantFailures.map((f) => `invariant: ${f}`),
+        ...flow.deadLetters
+          .filter((d) => d.count > 0)
+          .map((d) => `${d.count} message(s) in dead-letter queue ${d.queue}`),
+      ];
+      output.out('');
+      if (problems.length) {
+        output.err(`FAILED: ${problems.length} problem(s):`);
+        for (const p of problems.slice(0, 20)) output.err(`  - ${p}`);
+        if (problems.length > 20) output.err(`  ... and ${problems.length - 20} more`);
+        exitCode = 1;
+      } else {
+        output.out('OK: every order completed, no message lost, all invariants hold.');
+      }
+    } else if (!example && !options.keep) {
+      output.out(
+        'This app is not the food-delivery example, so there is no workload to run; staying up (as with --keep).',
+      );
+    }
+    if (options.keep || !example) {
+      printEndpointsAndResources(cloud, output);
+      output.out('\nLocal cloud running. Press Ctrl-C to stop.');
+      idle = true;
+      await new Promise<never>(() => undefined);
+    }
+    return exitCode;
+  } finally {
+    await cloud.stop();
+  }
+}

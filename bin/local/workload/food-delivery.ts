@@ -1,0 +1,339 @@
+/**
+ * Workload driver for the example food-delivery system (stack SwitchyardFoodDelivery): places
+ * orders through the place-order function, then polls the read models until every order is
+ * APPROVED in the history view, has exactly one kitchen ticket and one notification. It checks
+ * the system's invariants and measures end-to-end latency (order placed -> view APPROVED).
+ *
+ * @example
+ * if (isFoodDeliveryApp(cloud.outputs())) {
+ *   const result = await runFoodDeliveryWorkload(cloud, { orders: 1000 });
+ * }
+ */
+import type { LocalCloud } from '../cloud';
+import { type Progress, silentProgress } from './progress';
+import { scanAll } from './scan';
+
+/** CfnOutputs the driver needs from the example stack. */
+export const REQUIRED_OUTPUTS = [
+  'PlaceOrderFunctionName',
+  'OrdersTableName',
+  'TicketsTableName',
+  'OrderHistoryTableName',
+  'NotificationsTableName',
+] as const;
+
+export function isFoodDeliveryApp(outputs: Record<string, unknown>): boolean {
+  return REQUIRED_OUTPUTS.every((name) => typeof outputs[name] === 'string');
+}
+
+export interface WorkloadOptions {
+  /** @default 1000 */
+  readonly orders?: number;
+  /** Place-order invocations in flight at once. @default 20 */
+  readonly concurrency?: number;
+  /** Give up waiting for completion after this long. @default 45 s + 20 ms per order */
+  readonly timeoutMs?: number;
+  /** Time between polls of the read models. @default 500 */
+  readonly pollIntervalMs?: number;
+  readonly progress?: Progress;
+}
+
+export interface WorkloadResult {
+  readonly ordersRequested: number;
+  readonly ordersPlaced: number;
+  readonly ordersCompleted: number;
+  /** Place-order invocations that failed, with the error. */
+  readonly placementErrors: readonly string[];
+  /** Order placed -> history view APPROVED, per completed order (ms). */
+  readonly latenciesMs: readonly number[];
+  /** First placement to last completion (ms). */
+  readonly durationMs: number;
+  /** Orders that never completed, with what was missing. */
+  readonly incomplete: readonly string[];
+  /** Broken invariants (one ticket per order, one notification per ticket, event order, ...). */
+  readonly invariantFailures: readonly string[];
+}
+
+interface OrderProgress {
+  readonly placedAt: number;
+  approvedAt?: number;
+  ticketId?: string;
+}
+
+const SKUS = ['pizza-margherita', 'pad-thai', 'falafel-wrap', 'ramen', 'burrito'];
+
+function orderEvent(i: number): unknown {
+  const count = 1 + (i % 3);
+  return {
+    customerId: `customer-${i % 50}`,
+    items: Array.from({ length: count }, (_, k) => ({
+      sku: SKUS[(i + k) % SKUS.length],
+      quantity: 1 + ((i + k) % 2),
+      unitPrice: 7.5 + k,
+    })),
+  };
+}
+
+/** The example's tables key items by `pk` (orderId for views and tickets, ticketId for notifications). */
+function orderIdOf(item: Record<string, unknown>): string {
+  return String(item.orderId ?? item.pk);
+}
+
+function ticketIdOf(item: Record<string, unknown>): string {
+  return String(item.ticketId ?? item.pk);
+}
+
+function timestampOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return value > 1e12 ? value : value * 1000;
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? undefined : parsed;
+  }
+  return undefined;
+}
+
+/** Event type names recorded in a history view item, oldest first, if the item carries them. */
+function historyEventTypes(item: Record<string, unknown>): string[] | undefined {
+  const list = item.events ?? item.history;
+  if (!Array.isArray(list)) return undefined;
+  return list.map((e) =>
+    typeof e === 'string'
+      ? e
+      : String((e as Record<string, unknown>).type ?? (e as Record<string, unknown>).eventType),
+  );
+}
+
+/** The Switchyard type and payload of an SQS record (raw delivery or SNS envelope). */
+function switchyardMessage(record: Record<string, unknown>): {
+  type?: string;
+  payload?: Record<string, unknown>;
+} {
+  try {
+    const attributes = record.messageAttributes as Record<string, { stringValue?: string }> | undefined;
+    const body = JSON.parse(String(record.body)) as Record<string, unknown>;
+    if (body.Type === 'Notification' && typeof body.Message === 'string') {
+      const envelopeAttributes = body.MessageAttributes as Record<string, { Value?: string }> | undefined;
+      return { type: envelopeAttributes?.['message-type']?.Value, payload: JSON.parse(body.Message) };
+    }
+    return { type: attributes?.['message-type']?.stringValue, payload: body };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Hooks the consumer whose function writes the history view (its environment names the table):
+ * the moment it handles OrderApproved successfully is the moment the view says APPROVED. Exact
+ * latencies without polling the table under load. Returns false when no such consumer runs.
+ */
+function watchApprovals(
+  cloud: LocalCloud,
+  historyTable: string,
+  approved: (orderId: string, at: number) => void,
+): boolean {
+  const writers = new Set(
+    cloud
+      .functions()
+      .filter((f) => Object.values(f.environment).includes(historyTable))
+      .map((f) => f.name),
+  );
+  const mappings = cloud.mappingReports().filter((m) => writers.has(m.functionName));
+  for (const mapping of mappings) {
+    mapping.observer.onSucceeded((records, at) => {
+      for (const record of records) {
+        const { type, payload } = switchyardMessage(record);
+        if (type === 'OrderApproved' && typeof payload?.orderId === 'string') approved(payload.orderId, at);
+      }
+    });
+  }
+  return mappings.length > 0;
+}
+
+async function placeOrders(
+  cloud: LocalCloud,
+  functionName: string,
+  count: number,
+  concurrency: number,
+  orders: Map<string, OrderProgress>,
+  errors: string[],
+  progress: Progress,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const placedAt = Date.now();
+      const result = await cloud.invoke(functionName, orderEvent(i));
+      const response = result.response as { orderId?: string; status?: string } | undefined;
+      if (!result.ok || !response?.orderId) {
+        errors.push(
+          `order ${i}: ${result.error ? `${result.error.errorType}: ${result.error.errorMessage}` : `unexpected response ${JSON.stringify(result.response)}`}`,
+        );
+      } else {
+        orders.set(response.orderId, { placedAt });
+      }
+      progress.update(orders.size + errors.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+export async function runFoodDeliveryWorkload(
+  cloud: LocalCloud,
+  options: WorkloadOptions = {},
+): Promise<WorkloadResult> {
+  const outputs = cloud.outputs();
+  const missing = REQUIRED_OUTPUTS.filter((name) => typeof outputs[name] !== 'string');
+  if (missing.length) {
+    throw new Error(`The app is not the food-delivery example: outputs ${missing.join(', ')} are missing.`);
+  }
+  const out = (name: (typeof REQUIRED_OUTPUTS)[number]) => String(outputs[name]);
+  const count = options.orders ?? 1000;
+  const progress = options.progress ?? silentProgress;
+  const pollInterval = options.pollIntervalMs ?? 500;
+  const timeoutMs = options.timeoutMs ?? 45_000 + 20 * count;
+  const orders = new Map<string, OrderProgress>();
+  const placementErrors: string[] = [];
+  const dynamodb = cloud.clients.dynamodb;
+
+  const approvedEarly = new Map<string, number>();
+  const watched = watchApprovals(cloud, out('OrderHistoryTableName'), (orderId, at) => {
+    const order = orders.get(orderId);
+    if (order) order.approvedAt ??= at;
+    else approvedEarly.set(orderId, at);
+  });
+
+  progress.start(count, 'Placing orders  ');
+  const started = Date.now();
+  await placeOrders(
+    cloud,
+    out('PlaceOrderFunctionName'),
+    count,
+    options.concurrency ?? 20,
+    orders,
+    placementErrors,
+    progress,
+  );
+  progress.stop();
+
+  progress.start(orders.size, 'Orders approved ');
+  const deadline = Date.now() + timeoutMs;
+  let history: Record<string, unknown>[] = [];
+  let tickets: Record<string, unknown>[] = [];
+  let notifications: Record<string, unknown>[] = [];
+  const approvedCount = () => [...orders.values()].filter((o) => o.approvedAt !== undefined).length;
+  const covered = () => {
+    const ticketOrders = new Set(tickets.map(orderIdOf));
+    const notified = new Set(notifications.map(ticketIdOf));
+    return [...orders].every(
+      ([id, o]) => ticketOrders.has(id) && o.ticketId !== undefined && notified.has(o.ticketId),
+    );
+  };
+  // With the approval hook the tables are read only to confirm; without it, they are polled.
+  let nextScan = watched ? 0 : Date.now();
+  for (;;) {
+    const allApproved = approvedCount() === orders.size;
+    if (!watched || allApproved || Date.now() >= nextScan) {
+      history = await scanAll(dynamodb, out('OrderHistoryTableName'));
+      const seenAt = Date.now();
+      for (const item of history) {
+        const order = orders.get(orderIdOf(item));
+        if (!order || item.status !== 'APPROVED' || !item.ticketId) continue;
+        order.ticketId = String(item.ticketId);
+        order.approvedAt ??= Math.max(order.placedAt, timestampOf(item.updatedAt) ?? seenAt);
+      }
+      nextScan = Date.now() + 5000;
+      if (approvedCount() === orders.size) {
+        [tickets, notifications] = await Promise.all([
+          scanAll(dynamodb, out('TicketsTableName')),
+          scanAll(dynamodb, out('NotificationsTableName')),
+        ]);
+        if (covered()) break;
+      }
+    }
+    progress.update(approvedCount());
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, pollInterval));
+  }
+  progress.stop();
+  if (tickets.length === 0 || notifications.length === 0) {
+    [tickets, notifications] = await Promise.all([
+      scanAll(dynamodb, out('TicketsTableName')),
+      scanAll(dynamodb, out('NotificationsTableName')),
+    ]);
+  }
+  const checks = checkInvariants(orders, history, tickets, notifications);
+  const completedAt = [...orders.values()].map((o) => o.approvedAt ?? 0);
+  const latenciesMs = [...orders.values()]
+    .filter((o) => o.approvedAt !== undefined)
+    .map((o) => o.approvedAt! - o.placedAt);
+  return {
+    ordersRequested: count,
+    ordersPlaced: orders.size,
+    ordersCompleted: orders.size - checks.incomplete.length,
+    placementErrors,
+    latenciesMs,
+    durationMs: Math.max(0, ...completedAt) - started,
+    incomplete: checks.incomplete,
+    invariantFailures: checks.failures,
+  };
+}
+
+/** Cross-checks the read models; returns orders that did not finish and broken invariants. */
+export function checkInvariants(
+  orders: ReadonlyMap<string, OrderProgress>,
+  history: readonly Record<string, unknown>[],
+  tickets: readonly Record<string, unknown>[],
+  notifications: readonly Record<string, unknown>[],
+): { incomplete: string[]; failures: string[] } {
+  const incomplete: string[] = [];
+  const failures: string[] = [];
+  const ticketsByOrder = groupBy(tickets, orderIdOf);
+  const notificationsByTicket = groupBy(notifications, ticketIdOf);
+  const viewByOrder = groupBy(
+    history.filter((h) => h.status !== undefined),
+    orderIdOf,
+  );
+  for (const [orderId, order] of orders) {
+    const missing: string[] = [];
+    if (order.approvedAt === undefined) missing.push('not APPROVED in view');
+    const orderTickets = ticketsByOrder.get(orderId) ?? [];
+    if (orderTickets.length === 0) missing.push('no ticket');
+    if (orderTickets.length > 1)
+      failures.push(`order ${orderId} has ${orderTickets.length} tickets (expected exactly 1)`);
+    for (const ticket of orderTickets) {
+      const ticketId = String(ticket.ticketId);
+      const ofOrder = (notificationsByTicket.get(ticketId) ?? []).filter(
+        (n) => n.orderId !== undefined && n.orderId !== orderId,
+      );
+      if (ofOrder.length)
+        failures.push(
+          `notification for ticket ${ticketId} names another order (${String(ofOrder[0]!.orderId)})`,
+        );
+      const sent = notificationsByTicket.get(ticketId) ?? [];
+      if (sent.length === 0) missing.push(`no notification for ticket ${ticketId}`);
+      if (sent.length > 1)
+        failures.push(`ticket ${ticketId} has ${sent.length} notifications (expected exactly 1)`);
+      if (order.ticketId !== undefined && order.ticketId !== ticketId) {
+        failures.push(`order ${orderId}: view says ticket ${order.ticketId}, kitchen has ${ticketId}`);
+      }
+    }
+    for (const view of viewByOrder.get(orderId) ?? []) {
+      const types = historyEventTypes(view);
+      if (!types) continue;
+      const created = types.indexOf('OrderCreated');
+      const approvedIndex = types.indexOf('OrderApproved');
+      if (view.status === 'APPROVED' && (created < 0 || approvedIndex < 0 || created > approvedIndex)) {
+        failures.push(`order ${orderId}: history events out of order or missing: ${types.join(', ')}`);
+      }
+    }
+    if (missing.length) incomplete.push(`order ${orderId}: ${missing.join(', ')}`);
+  }
+  return { incomplete, failures };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) map.set(key(item), [...(map.get(key(item)) ?? []), item]);
+  return map;
+}
