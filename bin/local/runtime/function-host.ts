@@ -228,6 +228,9 @@ export class FunctionHost implements Invoker {
     for (const [key, value] of Object.entries(process.env)) {
       if (value !== undefined && INHERITED_VARIABLE.test(key)) env[key] = value;
     }
+    // Functions target nodejs22.x; the SDK's warning about this machine's older Node says nothing
+    // about the deployed function, and every instance would print it.
+    env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
     Object.assign(env, this.spec.environment);
     const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
     Object.assign(env, {
