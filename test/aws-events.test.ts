@@ -232,9 +232,12 @@ describeShared('shared samples (../shared/aws-events)', () => {
 
   for (const file of files.filter((f) => !sqsFiles.includes(f))) {
     const source = eventSourceOf(file);
-    it(`skips ${file}: not an SQS event (${source}); ${otherParsers[source] ?? 'another parser handles it'}`, () => {
-      expect(source).not.toBe('aws:sqs');
+    it(`rejects ${file} as a wiring mistake: not an SQS event (${source}); ${otherParsers[source] ?? 'another parser handles it'}`, async () => {
       expect(Object.keys(otherParsers)).toContain(source);
+      const consumer = createConsumer({ name: 'wired-wrong', handlers: [], fallback: async () => undefined });
+      await expect(consumer.handler(load(sharedDir, file))).rejects.toThrow(
+        new RegExp(`handles SQS events, but received a record from ${source}`),
+      );
     });
   }
 });

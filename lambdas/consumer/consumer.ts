@@ -143,6 +143,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   return {
     handledTypes: [...registrations.keys()],
     async handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+      assertSqsEvent(event, options.name);
       const batchItemFailures: SQSBatchItemFailure[] = [];
       // FIFO: once a record of a group fails, later records of that group must not overtake it.
       const failedGroups = new Set<string>();
@@ -197,4 +198,29 @@ function childOf(logger: Logger, fields: Record<string, unknown>): Logger {
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * A consumer is wired to an SQS event source. Any other event (SNS -> Lambda, DynamoDB Streams, a
+ * test payload) is a wiring mistake, not a bad message: fail the whole invocation and say so,
+ * rather than failing every record with a confusing reason.
+ */
+function assertSqsEvent(event: SQSEvent, consumerName: string): void {
+  const records = (event as { Records?: unknown } | undefined)?.Records;
+  if (!Array.isArray(records)) {
+    throw new ConfigurationError(
+      `Consumer ${consumerName} received an event without a Records array. It handles SQS events: attach it to ` +
+        'a queue with an SQS event source (MessageConsumer does this).',
+    );
+  }
+  for (const record of records as { eventSource?: unknown; EventSource?: unknown; body?: unknown }[]) {
+    const source = record.eventSource ?? record.EventSource;
+    if (source !== 'aws:sqs' || typeof record.body !== 'string') {
+      throw new ConfigurationError(
+        `Consumer ${consumerName} handles SQS events, but received a record from ${String(source ?? 'an unknown source')}. ` +
+          'Subscribe a queue to the topic (SNS -> SQS) or attach the function to a queue; DynamoDB stream records ' +
+          'belong to the outbox relay.',
+      );
+    }
+  }
 }

@@ -4,6 +4,7 @@ import {
   type BillingMode,
   CreateTableCommand,
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   type GlobalSecondaryIndex,
   type KeySchemaElement,
   type LocalSecondaryIndex,
@@ -106,7 +107,7 @@ export async function createTable(
     description = (await ctx.clients.dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
   }
   const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: unknown } | undefined;
-  if (ttl?.AttributeName && bool(ttl.Enabled)) {
+  if (ttl?.AttributeName && bool(ttl.Enabled) && !(await timeToLiveEnabled(ctx, name, ttl.AttributeName))) {
     await ctx.clients.dynamodb.send(
       new UpdateTimeToLiveCommand({
         TableName: name,
@@ -124,4 +125,18 @@ export async function createTable(
     ref: name,
     attributes: { Arn: arn, ...(streamArn ? { StreamArn: streamArn } : {}) },
   };
+}
+
+/** A reused table may have TTL on already; enabling it twice is an error in DynamoDB. */
+async function timeToLiveEnabled(ctx: ResourceContext, name: string, attribute: string): Promise<boolean> {
+  const { TimeToLiveDescription: current } = await ctx.clients.dynamodb.send(
+    new DescribeTimeToLiveCommand({ TableName: name }),
+  );
+  if (current?.TimeToLiveStatus !== 'ENABLED' && current?.TimeToLiveStatus !== 'ENABLING') return false;
+  if (current.AttributeName !== attribute) {
+    ctx.warn(
+      `table ${name} already has TTL on attribute ${current.AttributeName}; the template asks for ${attribute} (kept as is)`,
+    );
+  }
+  return true;
 }
