@@ -19,5 +19,7 @@ export function endpointEnvironment(endpoints: LocalEndpoints, region = 'us-east
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_SDK_LOAD_CONFIG: '0',
+    // The SDK warns that this machine's Node is older than Lambda's nodejs22.x; locally that says nothing.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 }
