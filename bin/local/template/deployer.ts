@@ -115,7 +115,8 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
   const schedules: ScheduleDefinition[] = [];
   const functionArns = new Map<string, string>();
 
-  const placeholder = (logicalId: string): DeployedResource => {
+  // Resources with no local effect (IAM roles, KMS keys...) still need a name and ARN for references.
+  const unemulatedIdentity = (logicalId: string): DeployedResource => {
     const type = resources[logicalId]!.Type;
     const name = physicalName(stack.stackName, logicalId, NAME_LIMITS.function);
     return {
@@ -143,7 +144,7 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
           `${logicalId} is referenced before it exists (it was not created locally).`,
         );
       }
-      return placeholder(logicalId);
+      return unemulatedIdentity(logicalId);
     }
     throw new TemplateResolutionError(
       `Reference to ${logicalId}, which is neither a resource nor a parameter.`,
@@ -207,7 +208,7 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
           created = await createQueue(ctx, props);
           break;
         case 'AWS::SNS::Subscription':
-          created = (await createSubscription(ctx, props)) ?? placeholder(logicalId);
+          created = (await createSubscription(ctx, props)) ?? unemulatedIdentity(logicalId);
           break;
         case 'AWS::DynamoDB::Table':
           created = await createTable(ctx, props);
