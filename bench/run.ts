@@ -5,9 +5,9 @@
  * are written all the same.
  */
 import { join, resolve } from 'node:path';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../bin/local/dynamodb-local';
-import { endpointEnvironment } from '../bin/local/endpoints';
-import { type SnsSqsEmulator, startSnsSqs } from '../bin/local/sns-sqs';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../local/dynamodb-local';
+import { endpointEnvironment } from '../local/endpoints';
+import { type SnsSqsEmulator, startSnsSqs } from '../local/sns-sqs';
 import { BenchConfigurationError, describeError, loadSuites, runBenchmarks, selectSuites } from './harness';
 
 const ROOT = resolve(__dirname, '..');

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** The CDK app: the food-delivery example backbone, checked by cdk-nag on every synth. */
 import { App } from 'aws-cdk-lib';
+import { FoodDeliveryStack } from '../example/food-delivery-stack';
 import { applyNagPacks } from '../lib';
-import { FoodDeliveryStack } from './example/food-delivery-stack';
 
 const app = new App();
 new FoodDeliveryStack(app, 'SwitchyardFoodDelivery', {

@@ -9,11 +9,11 @@
  * switchyard local --endpoint http://127.0.0.1:4566   # use LocalStack instead of the embedded emulators
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { invokeCommand } from './local/commands/invoke';
-import { localCommand } from './local/commands/local';
-import { consoleOutput, type Output } from './local/commands/shared';
-import { JavaMissingError } from './local/dynamodb-local';
-import { LocalCloudError } from './local/template/errors';
+import { invokeCommand } from '../local/commands/invoke';
+import { localCommand } from '../local/commands/local';
+import { consoleOutput, type Output } from '../local/commands/shared';
+import { JavaMissingError } from '../local/dynamodb-local';
+import { LocalCloudError } from '../local/template/errors';
 
 function positiveInteger(value: string): number {
   const n = Number(value);

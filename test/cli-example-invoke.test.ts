@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { main } from '../bin/cli';
-import { FoodDeliveryStack } from '../bin/example/food-delivery-stack';
+import { FoodDeliveryStack } from '../example/food-delivery-stack';
 import { dynamodbEndpoint, snsSqsEndpoint, uniqueName } from './support/emulators';
 
 const ownEvents = resolve(__dirname, 'fixtures', 'events');

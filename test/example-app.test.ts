@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { FoodDeliveryStack } from '../bin/example/food-delivery-stack';
+import { FoodDeliveryStack } from '../example/food-delivery-stack';
 import { nagPacks } from '../lib';
 
 describe('FoodDeliveryStack (example system)', () => {

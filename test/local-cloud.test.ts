@@ -22,8 +22,8 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { LocalCloud } from '../bin/local/cloud';
-import { recordRef } from '../bin/local/observed-invoker';
+import { LocalCloud } from '../local/cloud';
+import { recordRef } from '../local/observed-invoker';
 import { dynamodbEndpoint, snsSqsEndpoint, uniqueName } from './support/emulators';
 
 const stackName = uniqueName('LocalCloudTest');

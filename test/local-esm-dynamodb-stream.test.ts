@@ -23,11 +23,11 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { StreamEventSource, type StreamMappingConfig } from '../bin/local/esm/dynamodb-stream-event-source';
-import { FilterPatternError, MappingConfigError } from '../bin/local/esm/errors';
-import type { StreamInvocationRecord } from '../bin/local/esm/on-failure';
-import type { DynamoDbEventRecord } from '../bin/local/esm/stream-record';
-import { FunctionHost } from '../bin/local/runtime/function-host';
+import { StreamEventSource, type StreamMappingConfig } from '../local/esm/dynamodb-stream-event-source';
+import { FilterPatternError, MappingConfigError } from '../local/esm/errors';
+import type { StreamInvocationRecord } from '../local/esm/on-failure';
+import type { DynamoDbEventRecord } from '../local/esm/stream-record';
+import { FunctionHost } from '../local/runtime/function-host';
 import { uniqueName } from './support/emulators';
 
 const ddb = new DynamoDBClient({});

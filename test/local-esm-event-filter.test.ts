@@ -1,6 +1,6 @@
 /** Lambda event filtering patterns: each supported operator, and clear errors for the rest. */
-import { FilterPatternError } from '../bin/local/esm/errors';
-import { compileFilterPatterns } from '../bin/local/esm/event-filter';
+import { FilterPatternError } from '../local/esm/errors';
+import { compileFilterPatterns } from '../local/esm/event-filter';
 
 const record = {
   eventName: 'MODIFY',

@@ -9,10 +9,10 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { MappingConfigError } from '../bin/local/esm/errors';
-import { SqsEventSource, type SqsMappingConfig } from '../bin/local/esm/sqs-event-source';
-import { type SqsEventRecord, withFollowersOfFailedGroups } from '../bin/local/esm/sqs-record';
-import { FunctionHost } from '../bin/local/runtime/function-host';
+import { MappingConfigError } from '../local/esm/errors';
+import { SqsEventSource, type SqsMappingConfig } from '../local/esm/sqs-event-source';
+import { type SqsEventRecord, withFollowersOfFailedGroups } from '../local/esm/sqs-record';
+import { FunctionHost } from '../local/runtime/function-host';
 import { uniqueName } from './support/emulators';
 
 // Always the configured endpoint (AWS_ENDPOINT_URL_SQS), whatever host an emulator's queue URL names.

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { FunctionSpecError } from '../bin/local/runtime/errors';
-import { FunctionHost, type LocalFunctionSpec } from '../bin/local/runtime/function-host';
+import { FunctionSpecError } from '../local/runtime/errors';
+import { FunctionHost, type LocalFunctionSpec } from '../local/runtime/function-host';
 import { uniqueName } from './support/emulators';
 
 const FIXTURES = join(__dirname, 'fixtures', 'functions');

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSubscriptionAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { deployStack, emptyInventory } from '../bin/local/template/deployer';
-import type { AssemblyStack, CfnTemplate } from '../bin/local/template/types';
+import { deployStack, emptyInventory } from '../local/template/deployer';
+import type { AssemblyStack, CfnTemplate } from '../local/template/types';
 import { dynamodbEndpoint, snsSqsEndpoint, uniqueName } from './support/emulators';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };

@@ -1,8 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these are CloudFormation Fn::Sub strings, not JS templates
-import { creationOrder } from '../bin/local/template/deployer';
-import { TemplateResolutionError } from '../bin/local/template/errors';
-import { IntrinsicResolver, referencedIds } from '../bin/local/template/intrinsics';
-import { physicalName } from '../bin/local/template/names';
+import { creationOrder } from '../local/template/deployer';
+import { TemplateResolutionError } from '../local/template/errors';
+import { IntrinsicResolver, referencedIds } from '../local/template/intrinsics';
+import { physicalName } from '../local/template/names';
 
 const pseudo = {
   region: 'eu-west-1',

@@ -3,7 +3,7 @@
  * `BENCH_IDEMPOTENCY_MESSAGES=1000 npx ts-node --transpile-only bench/baselines/run-idempotency-suite.ts`.
  * Dev-only; `npm run bench` runs every suite.
  */
-import { startDynamoDbLocal } from '../../bin/local/dynamodb-local';
+import { startDynamoDbLocal } from '../../local/dynamodb-local';
 import { idempotencySuite } from '../suites/20-idempotency';
 
 async function main(): Promise<void> {

@@ -5,11 +5,11 @@
  * messages, measured in the same run.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { LocalCloud } from '../../bin/local/cloud';
-import { collectFlowReport } from '../../bin/local/flow-report';
-import { summarize } from '../../bin/local/stats';
-import { runFoodDeliveryWorkload } from '../../bin/local/workload/food-delivery';
-import { rawSqsRoundTrip } from '../../bin/local/workload/raw-sqs-round-trip';
+import { LocalCloud } from '../../local/cloud';
+import { collectFlowReport } from '../../local/flow-report';
+import { summarize } from '../../local/stats';
+import { runFoodDeliveryWorkload } from '../../local/workload/food-delivery';
+import { rawSqsRoundTrip } from '../../local/workload/raw-sqs-round-trip';
 import type { BenchSuite } from '../suite';
 
 const ORDERS = Number(process.env.BENCH_E2E_ORDERS ?? 500);

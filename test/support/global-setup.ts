@@ -3,9 +3,9 @@
  * endpoints through the standard AWS_ENDPOINT_URL_* variables, which jest workers inherit.
  * Tests create resources with unique names (see `uniqueName`) so they never collide.
  */
-import { startDynamoDbLocal } from '../../bin/local/dynamodb-local';
-import { endpointEnvironment } from '../../bin/local/endpoints';
-import { startSnsSqs } from '../../bin/local/sns-sqs';
+import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { endpointEnvironment } from '../../local/endpoints';
+import { startSnsSqs } from '../../local/sns-sqs';
 
 export default async function globalSetup(): Promise<void> {
   const [snsSqs, dynamodb] = await Promise.all([startSnsSqs(), startDynamoDbLocal()]);
