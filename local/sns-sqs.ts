@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { awsFifoStoreClass, type FauxqsQueueClass, type FauxqsStoreClass } from './fauxqs-fifo';
 import { freePort, LOOPBACK } from './ports';
 
 export interface SnsSqsEmulator {
@@ -31,17 +32,19 @@ interface FauxqsModule {
  * http://sqs.<region>.localhost:<port>/..., which does not resolve here; and an SDK client configured
  * only through AWS_ENDPOINT_URL_SQS (every local function) sends to the queue URL's host. A store
  * with no host names queues after the request's Host (127.0.0.1:<port>), which resolves. SqsStore
- * is not exported, so it is loaded from the pinned package's file.
+ * is not exported, so it is loaded from the pinned package's file. Its queues hand out FIFO
+ * messages as SQS does (several of one group per receive): see fauxqs-fifo.ts.
  */
 async function resolvableSqsStore(): Promise<unknown> {
   const root = (require.resolve.paths('fauxqs') ?? [])
     .map((dir) => join(dir, 'fauxqs'))
     .find((dir) => existsSync(join(dir, 'dist', 'sqs', 'sqsStore.js')));
   if (!root) return undefined;
-  const { SqsStore } = await importEsm<{ SqsStore: new () => { host?: string } }>(
+  const { SqsStore, SqsQueue } = await importEsm<{ SqsStore: FauxqsStoreClass; SqsQueue: FauxqsQueueClass }>(
     pathToFileURL(join(root, 'dist', 'sqs', 'sqsStore.js')).href,
   );
-  const store = new SqsStore();
+  const AwsFifoStore = awsFifoStoreClass(SqsStore, SqsQueue);
+  const store = new AwsFifoStore() as InstanceType<FauxqsStoreClass> & { host?: string };
   store.host = undefined;
   return store;
 }
