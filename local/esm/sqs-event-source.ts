@@ -20,6 +20,7 @@ import type { Invoker } from '../runtime/function-host';
 import { readBatchItemFailures } from './batch-response';
 import { MappingConfigError } from './errors';
 import { compileFilterPatterns } from './event-filter';
+import { EventSourceErrors } from './event-source-errors';
 import { invokeSafely } from './invoke-safely';
 import { MAX_INVOKE_PAYLOAD_BYTES, PayloadBudget } from './payload';
 import { Slots } from './slots';
@@ -63,6 +64,8 @@ export interface SqsMappingStats {
   payloadCutoffs: number;
   /** Times the mapping lowered its concurrency after a function error. */
   concurrencyBackoffs: number;
+  /** Failed calls to the queue (receive, delete); see errors(). */
+  errors: number;
 }
 
 export interface SqsEventSourceOptions {
@@ -139,7 +142,9 @@ export class SqsEventSource {
     filtered: 0,
     payloadCutoffs: 0,
     concurrencyBackoffs: 0,
+    errors: 0,
   };
+  private readonly problems = new EventSourceErrors();
   private readonly slots: Slots;
   private readonly maxConcurrency: number;
   private readonly fifo: boolean;
@@ -183,7 +188,12 @@ export class SqsEventSource {
   }
 
   stats(): SqsMappingStats {
-    return { ...this.counters };
+    return { ...this.counters, errors: this.problems.count };
+  }
+
+  /** The latest event source errors (failed receives and deletes), with how often each occurred. */
+  errors(): readonly string[] {
+    return this.problems.summary();
   }
 
   private async pollLoop(): Promise<void> {
@@ -194,7 +204,7 @@ export class SqsEventSource {
         batch = await this.collectBatch();
       } catch (error) {
         if (this.running) {
-          this.log(`receive failed: ${(error as Error).message}; retrying in 1 s`);
+          this.fail(`receive failed: ${(error as Error).message}; retrying in 1 s`);
           await sleep(1000);
         }
       }
@@ -251,7 +261,7 @@ export class SqsEventSource {
         // Stopping aborts the long poll; a failure after some messages arrived still delivers those.
         if (!this.running) break;
         if (batch.length > 0) {
-          this.log(`receive failed while filling a batch: ${(error as Error).message}`);
+          this.fail(`receive failed while filling a batch: ${(error as Error).message}`);
           break;
         }
         throw error;
@@ -417,12 +427,12 @@ export class SqsEventSource {
         if (succeeded) this.counters.succeeded += chunk.length - failedDeletes.length;
         for (const failure of failedDeletes) {
           // The message will be delivered again: SQS is at-least-once, and so is Lambda's poller.
-          this.log(
+          this.fail(
             `delete failed for ${chunk[Number(failure.Id)]?.messageId}: ${failure.Code} ${failure.Message}`,
           );
         }
       } catch (error) {
-        this.log(
+        this.fail(
           `delete of ${chunk.length} messages failed: ${(error as Error).message}; they will be delivered again`,
         );
       }
@@ -448,6 +458,12 @@ export class SqsEventSource {
         // If this fails the messages simply return after their visibility timeout.
         .catch(() => undefined);
     }
+  }
+
+  /** An event source error: counted, kept for the report, and logged. */
+  private fail(line: string): void {
+    this.problems.add(line);
+    this.log(line);
   }
 
   private log(line: string): void {
