@@ -5,18 +5,20 @@
  */
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { StreamEventSource, type StreamMappingConfig } from '../local/esm/dynamodb-stream-event-source';
 import { MAX_INVOKE_PAYLOAD_BYTES } from '../local/esm/payload';
 import type { DynamoDbEventRecord } from '../local/esm/stream-record';
 import type { InvokeResult, Invoker } from '../local/runtime/function-host';
-import { uniqueName } from './support/emulators';
+import { snsSqsEndpoint, uniqueName } from './support/emulators';
 
 const ddb = new DynamoDBClient({});
 const streams = new DynamoDBStreamsClient({});
 const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 const sns = new SNSClient({});
+const s3 = new S3Client({ endpoint: snsSqsEndpoint(), forcePathStyle: true });
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
@@ -54,6 +56,7 @@ async function collecting(
   streamArn: string,
   mapping: Partial<StreamMappingConfig> = {},
   awaitReady = true,
+  fail = false,
 ): Promise<{ source: StreamEventSource; keys: string[]; sizes: number[] }> {
   const keys: string[] = [];
   const sizes: number[] = [];
@@ -63,6 +66,16 @@ async function collecting(
       const records = (event as { Records: DynamoDbEventRecord[] }).Records;
       sizes.push(Buffer.byteLength(JSON.stringify(event)));
       keys.push(...records.map((r) => String(r.dynamodb.Keys.pk?.S)));
+      if (fail) {
+        return {
+          ok: false,
+          timedOut: false,
+          durationMs: 0,
+          requestId: 'r',
+          logs: [],
+          error: { errorType: 'Error', errorMessage: 'boom' },
+        };
+      }
       return { ok: true, timedOut: false, durationMs: 0, requestId: 'r', logs: [] };
     },
   };
@@ -82,7 +95,7 @@ async function collecting(
       ...mapping,
     },
     invoker,
-    { streams, sqs, sns },
+    { streams, sqs, sns, s3 },
   );
   stops.push(() => source.stop());
   source.start();
@@ -140,5 +153,39 @@ describe('6 MB invoke payload on streams', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_INVOKE_PAYLOAD_BYTES);
     expect(sizes.length).toBeGreaterThan(1);
     expect(source.stats().payloadCutoffs).toBeGreaterThan(0);
+  });
+});
+
+describe('S3 OnFailure destination', () => {
+  test('a discarded batch is written to the bucket with the invocation record and the records', async () => {
+    const bucket = uniqueName('failed-batches');
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const table = await createTable('s3-onfailure');
+    const { source } = await collecting(
+      table.streamArn,
+      {
+        maximumRetryAttempts: 0,
+        mappingUuid: 'mapping-uuid-1',
+        onFailure: { destinationArn: `arn:aws:s3:::${bucket}`, bucket },
+      },
+      true,
+      true,
+    );
+    await put(table.name, 'doomed');
+    await waitFor(() => source.stats().onFailureRecordsSent === 1, 'the failure record');
+    const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    expect(Contents).toHaveLength(1);
+    const key = Contents[0]?.Key ?? '';
+    expect(key).toMatch(
+      /^aws\/lambda\/mapping-uuid-1\/[^/]+\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/,
+    );
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const body = JSON.parse((await object.Body?.transformToString()) ?? '{}');
+    expect(body.requestContext).toMatchObject({
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 1,
+    });
+    expect(body.DDBStreamBatchInfo).toMatchObject({ batchSize: 1, streamArn: table.streamArn });
+    expect(body.payload.Records.map((r: DynamoDbEventRecord) => r.dynamodb.Keys.pk?.S)).toEqual(['doomed']);
   });
 });

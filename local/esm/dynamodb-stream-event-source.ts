@@ -17,6 +17,7 @@ import {
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type InvokeResult, type Invoker, LOCAL_ACCOUNT_ID } from '../runtime/function-host';
@@ -46,7 +47,9 @@ export interface StreamMappingConfig {
   maximumRecordAgeSeconds: number;
   bisectBatchOnFunctionError: boolean;
   reportBatchItemFailures: boolean;
-  onFailure?: { destinationArn: string; queueUrl?: string; topicArn?: string };
+  onFailure?: { destinationArn: string; queueUrl?: string; topicArn?: string; bucket?: string };
+  /** The mapping's UUID (part of an S3 OnFailure object key). @default 'local' */
+  mappingUuid?: string;
   /** FilterCriteria.Filters[].Pattern JSON strings; see event-filter.ts for the supported syntax. */
   filterPatterns?: string[];
   awsRegion: string;
@@ -192,12 +195,19 @@ export class StreamEventSource {
   constructor(
     private readonly config: StreamMappingConfig,
     private readonly invoker: Invoker,
-    private readonly clients: { streams: DynamoDBStreamsClient; sqs: SQSClient; sns: SNSClient },
+    private readonly clients: {
+      streams: DynamoDBStreamsClient;
+      sqs: SQSClient;
+      sns: SNSClient;
+      s3?: S3Client;
+    },
     private readonly options: StreamEventSourceOptions = {},
   ) {
     validate(config);
     this.passesFilter = compileFilterPatterns(config.filterPatterns ?? []);
-    this.destination = config.onFailure ? new OnFailureDestination(config.onFailure, clients) : undefined;
+    this.destination = config.onFailure
+      ? new OnFailureDestination(config.onFailure, clients, config.mappingUuid)
+      : undefined;
     this.functionArn = `arn:aws:lambda:${config.awsRegion}:${LOCAL_ACCOUNT_ID}:function:${config.functionName}`;
     this.pollIntervalMs = config.pollIntervalMs ?? 250;
     this.readyPromise = new Promise((resolve) => {
@@ -559,7 +569,7 @@ export class StreamEventSource {
     }
     for (let attempt = 1; attempt <= 3; attempt += 1) {
       try {
-        await this.destination.send(invocationRecord);
+        await this.destination.send(invocationRecord, { Records: records });
         this.counters.onFailureRecordsSent += 1;
         this.log(`sent ${records.length} records ${range} (${condition}) to ${this.destination.arn}`);
         return;
