@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { awsFifoStoreClass, type FauxqsQueueClass, type FauxqsStoreClass } from './fauxqs-fifo';
+import { type HookableApp, keepTraceHeaders } from './fauxqs-trace-header';
 import { freePort, LOOPBACK } from './ports';
 
 export interface SnsSqsEmulator {
@@ -21,7 +22,11 @@ const importEsm = new Function('specifier', 'return import(specifier)') as <T>(
 
 interface FauxqsModule {
   // Without `host`, queue URLs use the request's host (127.0.0.1:port), which the SDK can reach.
-  buildApp(options: { logger?: boolean; defaultRegion?: string; stores?: { sqsStore: unknown } }): {
+  buildApp(options: {
+    logger?: boolean;
+    defaultRegion?: string;
+    stores?: { sqsStore: unknown };
+  }): HookableApp & {
     listen(options: { port: number; host: string }): Promise<string>;
     close(): Promise<void>;
   };
@@ -58,6 +63,8 @@ export async function startSnsSqs(options: { port?: number; region?: string } = 
     ...(sqsStore ? { stores: { sqsStore } } : {}),
     defaultRegion: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
   });
+  // fauxqs drops AWSTraceHeader; keep it, as SQS does (see fauxqs-trace-header.ts).
+  if (sqsStore) keepTraceHeaders(app, sqsStore as Parameters<typeof keepTraceHeaders>[1]);
   await app.listen({ port, host: LOOPBACK });
   return { endpoint: `http://${LOOPBACK}:${port}`, port, stop: () => app.close() };
 }

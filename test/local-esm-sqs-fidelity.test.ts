@@ -10,6 +10,7 @@ import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -416,5 +417,45 @@ describe('concurrency back-off after function errors', () => {
     // Right after the errors the mapping runs one batch at a time, then scales back up.
     expect(good[0]?.running).toBe(1);
     expect(Math.max(...good.map((g) => g.running))).toBeGreaterThan(1);
+  });
+});
+
+describe('AWSTraceHeader', () => {
+  test("a sender's trace header reaches the record's attributes, as in AWS", async () => {
+    const queue = await createQueue('trace-header');
+    const header = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue.url,
+        MessageBody: 'traced',
+        MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: header } },
+      }),
+    );
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queue.url,
+        Entries: [
+          {
+            Id: '1',
+            MessageBody: 'traced-in-batch',
+            MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: `${header}-b` } },
+          },
+          { Id: '2', MessageBody: 'untraced' },
+        ],
+      }),
+    );
+    const records: SqsEventRecord[] = [];
+    start(
+      queue,
+      inProcess(async (event) => {
+        records.push(...event.Records);
+        return ok();
+      }),
+    );
+    await waitFor(() => records.length >= 3, 'three records');
+    const headerOf = (body: string) => records.find((r) => r.body === body)?.attributes.AWSTraceHeader;
+    expect(headerOf('traced')).toBe(header);
+    expect(headerOf('traced-in-batch')).toBe(`${header}-b`);
+    expect(headerOf('untraced')).toBeUndefined();
   });
 });
