@@ -115,6 +115,10 @@ describe('two stacks, each with a transactional outbox', () => {
     // One commit writes the aggregate and its outbox item: 2 records in A's stream, 4 in B's.
     expect(relays.map((r) => r.stats.recordsRead).sort()).toEqual([2, 4]);
     expect(formatFlowReport(report).join('\n')).not.toMatch(/event source error/);
+    // The renewal DynamoDB Local forced reached the event source log (`--verbose` prints it).
+    expect(
+      eventSourceLines.some((line) => /TrimmedDataAccessException on .*: iterator renewed/.test(line)),
+    ).toBe(true);
     sqsClient.destroy();
     client.destroy();
   }, 120_000);
