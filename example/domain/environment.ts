@@ -1,6 +1,6 @@
 /** Reads the configuration the example functions need from their environment. */
-import { ConfigurationError } from '../core/errors';
-import { channelFromEnvironment } from '../producer/environment';
+import { ConfigurationError } from '../../lambdas/core/errors';
+import { channelFromEnvironment } from '../../lambdas/producer/environment';
 
 /** The value of a required variable; throws ConfigurationError naming it when it is missing. */
 export function requiredVariable(name: string, env: NodeJS.ProcessEnv = process.env): string {

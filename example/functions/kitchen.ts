@@ -6,15 +6,15 @@
  * crash after the commit, and the receivers detect duplicates themselves.
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { createConsumer, on } from '../consumer';
-import { type PayloadOf, replyTo } from '../core/definition';
-import { replyToOf } from '../core/message';
-import { Channels, ConsumerNames, TableVariables } from '../example/channels';
-import { channelAddress, requiredVariable } from '../example/environment';
-import { MissingReplyToError } from '../example/errors';
-import { CreateTicket, TicketAccepted, TicketCreated } from '../example/messages';
-import { transactional } from '../idempotency';
-import { createProducer } from '../producer';
+import { createConsumer, on } from '../../lambdas/consumer';
+import { type PayloadOf, replyTo } from '../../lambdas/core/definition';
+import { replyToOf } from '../../lambdas/core/message';
+import { transactional } from '../../lambdas/idempotency';
+import { createProducer } from '../../lambdas/producer';
+import { Channels, ConsumerNames, TableVariables } from '../domain/channels';
+import { channelAddress, requiredVariable } from '../domain/environment';
+import { MissingReplyToError } from '../domain/errors';
+import { CreateTicket, TicketAccepted, TicketCreated } from '../domain/messages';
 
 type CreateTicketPayload = PayloadOf<typeof CreateTicket>;
 

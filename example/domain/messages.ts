@@ -4,7 +4,7 @@
  * The partition key is the order id everywhere, so a FIFO channel keeps each order's messages in order.
  */
 import { z } from 'zod';
-import { defineCommand, defineEvent, defineReply } from '../core/definition';
+import { defineCommand, defineEvent, defineReply } from '../../lambdas/core/definition';
 
 export const LineItem = z.object({
   sku: z.string().min(1),
