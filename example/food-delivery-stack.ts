@@ -13,7 +13,7 @@ import {
   PublishSubscribeChannel,
   ServiceFunction,
   TransactionalOutbox,
-} from '../lib';
+} from 'switchyard-aws/cdk';
 import { Channels, ConsumerNames, TableVariables } from './domain/channels';
 import { CreateTicket, OrderApproved, OrderCreated, TicketAccepted, TicketCreated } from './domain/messages';
 

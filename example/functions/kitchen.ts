@@ -6,11 +6,15 @@
  * crash after the commit, and the receivers detect duplicates themselves.
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { createConsumer, on } from '../../lambdas/consumer';
-import { type PayloadOf, replyTo } from '../../lambdas/core/definition';
-import { replyToOf } from '../../lambdas/core/message';
-import { transactional } from '../../lambdas/idempotency';
-import { createProducer } from '../../lambdas/producer';
+import {
+  createConsumer,
+  createProducer,
+  on,
+  type PayloadOf,
+  replyTo,
+  replyToOf,
+  transactional,
+} from 'switchyard-aws/runtime';
 import { Channels, ConsumerNames, TableVariables } from '../domain/channels';
 import { channelAddress, requiredVariable } from '../domain/environment';
 import { MissingReplyToError } from '../domain/errors';

@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createConsumer, on } from '../../lambdas/consumer';
+import { createConsumer, on } from 'switchyard-aws/runtime';
 import { ConsumerNames, TableVariables } from '../domain/channels';
 import { isConditionalCheckFailure, requiredVariable } from '../domain/environment';
 import { TicketAccepted } from '../domain/messages';

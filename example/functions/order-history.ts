@@ -6,9 +6,8 @@
  */
 import type { Update } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { createConsumer, on } from '../../lambdas/consumer';
-import type { Message } from '../../lambdas/core/message';
-import { inItem } from '../../lambdas/idempotency';
+import type { Message } from 'switchyard-aws/runtime';
+import { createConsumer, inItem, on } from 'switchyard-aws/runtime';
 import { ConsumerNames, TableVariables } from '../domain/channels';
 import { requiredVariable } from '../domain/environment';
 import { OrderApproved, OrderCreated } from '../domain/messages';

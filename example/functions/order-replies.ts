@@ -6,8 +6,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createConsumer, on } from '../../lambdas/consumer';
-import { createUnitOfWork } from '../../lambdas/outbox';
+import { createConsumer, createUnitOfWork, on } from 'switchyard-aws/runtime';
 import { Channels, ConsumerNames, TableVariables } from '../domain/channels';
 import { requiredVariable } from '../domain/environment';
 import { OrderApproved, TicketCreated } from '../domain/messages';

@@ -5,7 +5,7 @@
  * the order id: the approval arrives asynchronously (finish processing after returning a response).
  */
 import { randomUUID } from 'node:crypto';
-import { createUnitOfWork } from '../../lambdas/outbox';
+import { createUnitOfWork } from 'switchyard-aws/runtime';
 import { Channels } from '../domain/channels';
 import { channelAddress } from '../domain/environment';
 import { InvalidOrderRequestError } from '../domain/errors';
