@@ -4,6 +4,8 @@
  * declares. The app must type-check with `tsc --strict`, synthesize with cdk-nag clean, and run its
  * consumer under `npx switchyard invoke` with an SQS event, starting its own emulators.
  */
+
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +18,28 @@ import {
   REPO_ROOT,
   repoPackageJson,
   run,
+  userEnvironment,
 } from './support/fresh-app';
 
 const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PACKAGE = repoPackageJson().name;
 
 let app: FreshApp;
+
+function groupAlive(groupId: number): boolean {
+  try {
+    process.kill(-groupId, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function groupGoneWithin(groupId: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (groupAlive(groupId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  return !groupAlive(groupId);
+}
 let packDir: string;
 
 beforeAll(() => {
@@ -102,6 +120,28 @@ describe(`the packed ${PACKAGE} in a new CDK app on its minimum aws-cdk-lib`, ()
 
   test('type-checks with tsc --strict, the package declarations included (skipLibCheck off)', () => {
     const tsc = run('node', [TSC, '-p', 'tsconfig.json', '--strict'], app.dir);
+    expect({ status: tsc.status, output: tsc.stdout + tsc.stderr }).toEqual({ status: 0, output: '' });
+  }, 300_000);
+
+  test('type-checks under the classic CommonJS resolution too (typesVersions maps the entry points)', () => {
+    // Apps made by older `cdk init` templates: module commonjs, moduleResolution node (no `exports`).
+    const tsc = run(
+      'node',
+      [
+        TSC,
+        '--noEmit',
+        '--strict',
+        '--module',
+        'commonjs',
+        '--moduleResolution',
+        'node',
+        '--types',
+        'node',
+        '--skipLibCheck',
+        'bin/app.ts',
+      ],
+      app.dir,
+    );
     expect({ status: tsc.status, output: tsc.stdout + tsc.stderr }).toEqual({ status: 0, output: '' });
   }, 300_000);
 
@@ -187,5 +227,51 @@ describe(`the packed ${PACKAGE} in a new CDK app on its minimum aws-cdk-lib`, ()
     const charged = invoke.stderr.split('\n').find((line) => line.includes('"charging"'));
     expect(charged).toBeDefined();
     expect(charged).toContain('"orderId":"o-1"');
+  }, 300_000);
+
+  test('npx switchyard local deploys the app, prints its endpoints and resources, and stays up until Ctrl-C', async () => {
+    // Its own process group, so Ctrl-C reaches npx and the CLI it runs, as in a terminal.
+    const local = spawn('npx', ['--no', 'switchyard', 'local'], {
+      cwd: app.dir,
+      env: userEnvironment(),
+      detached: true,
+    });
+    let output = '';
+    local.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    local.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => local.on('exit', (code) => resolve(code)));
+    let done = false;
+    void exited.then(() => {
+      done = true;
+    });
+    try {
+      const up = await new Promise<boolean>((resolve) => {
+        const poll = setInterval(() => {
+          if (output.includes('Press Ctrl-C to stop') || done) {
+            clearInterval(poll);
+            resolve(!done);
+          }
+        }, 200);
+      });
+      if (!up) throw new Error(`switchyard local exited before it was up:\n${output}`);
+      expect(output).toContain('not the food-delivery example');
+      expect(output).toMatch(/export AWS_ENDPOINT_URL_SQS=http:\/\/127\.0\.0\.1:\d+/);
+      expect(output).toMatch(/export AWS_ENDPOINT_URL_DYNAMODB=http:\/\/127\.0\.0\.1:\d+/);
+      expect(output).toMatch(/^topic +orders /m);
+      expect(output).toMatch(/^function +\S+ +\(\S*Billing\S*\)/m);
+      process.kill(-local.pid!, 'SIGINT');
+      await exited;
+      // Ctrl-C stops the workers and the emulators (DynamoDB Local is a Java child): nothing of the
+      // process group is left running.
+      expect(await groupGoneWithin(local.pid!, 20_000)).toBe(true);
+      expect(output).toContain('SIGINT: shutting down');
+    } finally {
+      // A failed assertion must not leave the emulators of this run behind.
+      if (groupAlive(local.pid!)) process.kill(-local.pid!, 'SIGKILL');
+    }
   }, 300_000);
 });
