@@ -6,7 +6,7 @@
  */
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -169,6 +169,27 @@ describe(`the packed ${PACKAGE} in a new CDK app on its minimum aws-cdk-lib`, ()
     // A regression guard, not a benchmark: a bundle that drags in aws-cdk-lib is megabytes.
     expect(bytes).toBeLessThan(1024 * 1024);
   });
+
+  test('a plain NodejsFunction bundles a user entry importing the runtime, with no extra configuration', () => {
+    writeFileSync(
+      join(app.dir, 'build', 'bin', 'plain-function.js'),
+      `const { App, Stack, aws_lambda: lambda, aws_lambda_nodejs: nodejs } = require('aws-cdk-lib');
+       const app = new App();
+       const stack = new Stack(app, 'Plain');
+       new nodejs.NodejsFunction(stack, 'Billing', { entry: 'lambda/billing.ts', runtime: lambda.Runtime.NODEJS_22_X });
+       app.synth();`,
+    );
+    const outdir = join(app.dir, 'cdk.out.plain');
+    const synth = run('node', ['build/bin/plain-function.js'], app.dir, { CDK_OUTDIR: outdir });
+    if (synth.status !== 0) throw new Error(describeFailure('synth of a plain NodejsFunction', synth));
+    const assets = readdirSync(outdir).filter((d) => d.startsWith('asset.'));
+    expect(assets).toHaveLength(1);
+    const bundle = readFileSync(join(outdir, assets[0]!, 'index.js'), 'utf8');
+    // The handler factory and the envelope's header names are in; the SDK is left to the runtime.
+    expect(bundle).toContain('message-type');
+    expect(bundle).toMatch(/require\("@aws-sdk\/client-s[nq]s"\)/);
+    expect(bundle.length).toBeLessThan(1024 * 1024);
+  }, 300_000);
 
   test('synthesizes with cdk-nag clean, and a finding would fail it', () => {
     const outdir = join(app.dir, 'cdk.out');
