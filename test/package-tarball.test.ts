@@ -165,7 +165,18 @@ describe(`the packed ${PACKAGE} in a new CDK app on its minimum aws-cdk-lib`, ()
     expect(inputs.filter((f) => /node_modules\/(aws-cdk-lib|constructs|cdk-nag)\//.test(f))).toEqual([]);
     expect(inputs.some((f) => f.includes(`node_modules/${PACKAGE}/dist/lambdas/`))).toBe(true);
     const bytes = statSync(outfile).size;
-    console.log(`consumer bundle ${(bytes / 1024).toFixed(1)} KiB minified (@aws-sdk/* external)`);
+    const byPackage = new Map<string, number>();
+    for (const output of Object.values(result.metafile.outputs)) {
+      for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+        const owner = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? 'app code';
+        byPackage.set(owner, (byPackage.get(owner) ?? 0) + bytesInOutput);
+      }
+    }
+    const shares = [...byPackage]
+      .sort((a, b) => b[1] - a[1])
+      .map(([owner, n]) => `${owner} ${(n / 1024).toFixed(1)} KiB`)
+      .join(', ');
+    console.log(`consumer bundle ${(bytes / 1024).toFixed(1)} KiB minified (@aws-sdk/* external): ${shares}`);
     // A regression guard, not a benchmark: a bundle that drags in aws-cdk-lib is megabytes.
     expect(bytes).toBeLessThan(1024 * 1024);
   });
