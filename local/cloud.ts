@@ -13,6 +13,9 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDbLocal } from './dynamodb-local';
+import type { Denial } from './iam/gateway';
+import type { UndeliverableStats } from './iam/sns-delivery';
+import { StrictLayer } from './iam/strict-layer';
 import { endpointEnvironment, type LocalEndpoints } from './endpoints';
 import { StreamEventSource } from './esm/dynamodb-stream-event-source';
 import { SqsEventSource } from './esm/sqs-event-source';
@@ -48,6 +51,8 @@ export interface LocalCloudOptions {
    * laptop responsive. @default 4
    */
   readonly functionConcurrency?: number;
+  /** Enforce the template's IAM, resource and key policies (`--no-iam` turns it off). @default true */
+  readonly iam?: boolean;
 }
 
 interface RunningMapping {
@@ -81,6 +86,7 @@ export class LocalCloud {
     private readonly emulators: { stop(): Promise<void> }[],
     private readonly functionLog?: (line: string) => void,
     private readonly functionConcurrency = 4,
+    readonly strict?: StrictLayer,
   ) {}
 
   /** Synthesizes, starts the emulators (unless `endpoints`), deploys and runs the app. */
@@ -119,6 +125,21 @@ export class LocalCloud {
       await Promise.all(emulators.map((e) => e.stop()));
       throw error;
     }
+    let strict: StrictLayer;
+    try {
+      strict = await StrictLayer.start({
+        upstream: endpoints,
+        region,
+        accountId: '000000000000',
+        enforceIam: options.iam ?? true,
+        localSsm: options.endpoints === undefined,
+      });
+    } catch (error) {
+      await Promise.all(emulators.map((e) => e.stop()));
+      throw error;
+    }
+    emulators.unshift(strict);
+    endpoints = strict.endpoints;
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const clients = {
       sqs: new SQSClient({ endpoint: endpoints.snsSqs, region, credentials }),
@@ -132,8 +153,18 @@ export class LocalCloud {
     try {
       for (const stack of readCloudAssembly(assemblyDir)) {
         log(`Deploying stack ${stack.stackName} ...`);
-        stacks.push(await deployStack(stack, { clients, inventory, region, exports }));
+        stacks.push(
+          await deployStack(stack, {
+            clients,
+            inventory,
+            region,
+            exports,
+            security: strict.model,
+            parameters: strict.parameters,
+          }),
+        );
       }
+      await strict.afterDeploy(clients, inventory);
     } catch (error) {
       await Promise.all(emulators.map((e) => e.stop()));
       throw error;
@@ -146,6 +177,8 @@ export class LocalCloud {
       clients,
       emulators,
       options.functionLog,
+      options.functionConcurrency,
+      strict,
     );
     if (options.runEventSources ?? true) cloud.startEventSources(log);
     return cloud;
@@ -187,6 +220,16 @@ export class LocalCloud {
     return this.host(this.findFunction(query).name).invoke(event);
   }
 
+  /** Every call the template's policies denied, once per principal, action and resource. */
+  denials(): Denial[] {
+    return this.strict?.denials() ?? [];
+  }
+
+  /** SNS subscriptions whose deliveries AWS would deny, with what happened to those deliveries. */
+  undeliverableSubscriptions(): readonly UndeliverableStats[] {
+    return this.strict?.undeliverableSubscriptions() ?? [];
+  }
+
   /** Stats of every running event source mapping. */
   mappingReports(): MappingReport[] {
     return this.running.map((r) => ({
@@ -207,7 +250,28 @@ export class LocalCloud {
     await Promise.allSettled(this.running.map((r) => r.source.stop()));
     await Promise.allSettled([...this.hosts.values()].map((h) => h.stop()));
     for (const client of Object.values(this.clients)) client.destroy();
+    for (const client of this.roleClients) client.destroy();
     await Promise.allSettled(this.emulators.map((e) => e.stop()));
+  }
+
+  private readonly roleClients: { destroy(): void }[] = [];
+
+  /** SDK clients acting with a function's role (the cloud's own clients when IAM is not in use). */
+  private clientsOf(functionName: string): { sqs: SQSClient; sns: SNSClient; streams: DynamoDBStreamsClient } {
+    const definition = this.functions().find((f) => f.name === functionName);
+    const identity = definition ? this.strict?.identityOf(definition) : undefined;
+    if (!identity) return this.clients;
+    const config = {
+      region: this.region,
+      credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: 'local' },
+    };
+    const clients = {
+      sqs: new SQSClient({ ...config, endpoint: this.endpoints.snsSqs }),
+      sns: new SNSClient({ ...config, endpoint: this.endpoints.snsSqs }),
+      streams: new DynamoDBStreamsClient({ ...config, endpoint: this.endpoints.dynamodb }),
+    };
+    this.roleClients.push(clients.sqs, clients.sns, clients.streams);
+    return clients;
   }
 
   private host(functionName: string): FunctionHost {
@@ -228,7 +292,11 @@ export class LocalCloud {
         timeoutSeconds: definition.timeoutSeconds,
         memoryMb: definition.memoryMb,
         // The emulator endpoints win: a function must never reach real AWS from the local cloud.
-        environment: { ...definition.environment, ...endpointEnvironment(this.endpoints, this.region) },
+        environment: {
+          ...definition.environment,
+          ...endpointEnvironment(this.endpoints, this.region),
+          ...this.strict?.functionEnvironment(definition),
+        },
       },
       { log: this.functionLog, concurrency: definition.reservedConcurrency ?? this.functionConcurrency },
     );
@@ -241,13 +309,15 @@ export class LocalCloud {
       for (const definition of stack.mappings) {
         const invoker: Invoker = this.host(definition.config.functionName);
         const observer = new ObservedInvoker(invoker, definition.logicalId);
+        // As in AWS, the mapping polls and sends to its OnFailure destination with the function's role.
+        const clients = this.clientsOf(definition.config.functionName);
         const source =
           definition.kind === 'sqs'
-            ? new SqsEventSource(definition.config, observer, this.clients.sqs)
+            ? new SqsEventSource(definition.config, observer, clients.sqs)
             : new StreamEventSource(definition.config, observer, {
-                streams: this.clients.streams,
-                sqs: this.clients.sqs,
-                sns: this.clients.sns,
+                streams: clients.streams,
+                sqs: clients.sqs,
+                sns: clients.sns,
               });
         source.start();
         this.running.push({ definition, observer, source });

@@ -41,6 +41,7 @@ export async function invokeCommand(
     region: options.region,
     noSynthCache: options.synthCache === false,
     runEventSources: false,
+    iam: options.iam,
   });
   try {
     const fn = cloud.findFunction(functionQuery);

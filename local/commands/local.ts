@@ -59,6 +59,7 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     log: output.out,
     functionLog: options.verbose ? output.err : undefined,
     functionConcurrency: options.functionConcurrency,
+    iam: options.iam,
   });
   // Ctrl-C during the workload still stops the workers and emulators.
   let idle = false;
@@ -82,6 +83,11 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       const flow = await collectFlowReport(cloud);
       for (const line of [...formatWorkload(result), ...formatFlowReport(flow)]) output.out(line);
       const problems = [
+        ...cloud.denials().map((d) => `access denied (x${d.count}): ${d.message}`),
+        ...cloud
+          .undeliverableSubscriptions()
+          .filter((u) => u.dropped > 0)
+          .map((u) => `${u.dropped} SNS deliveries from ${u.topicArn} to ${u.queueArn} dropped (denied, no DLQ)`),
         ...result.placementErrors.map((e) => `place-order failed: ${e}`),
         ...result.incomplete.map((i) => `lost or unfinished: ${i}`),
         ...result.invariantFailures.map((f) => `invariant: ${f}`),
