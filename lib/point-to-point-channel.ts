@@ -18,6 +18,7 @@ import {
   channelEnvironmentVariable,
   defaultParameterName,
   type IChannel,
+  KEY_ARN_PARAMETER_SUFFIX,
   importedIdentity,
   lastSegment,
   writeChannelParameters,
@@ -183,9 +184,12 @@ export class PointToPointChannel extends PointToPointChannelBase {
   ): IPointToPointChannel {
     const segment = lastSegment(parameterName);
     const queueArn = ssm.StringParameter.valueForStringParameter(scope, parameterName);
-    const keyArn = options.keyArnParameterName
-      ? ssm.StringParameter.valueForStringParameter(scope, options.keyArnParameterName)
-      : undefined;
+    // exportToSsm always writes the key parameter, so importers get the KMS grants a
+    // customer-managed key needs (and a harmless grant on SQS's own alias otherwise).
+    const keyArn = ssm.StringParameter.valueForStringParameter(
+      scope,
+      options.keyArnParameterName ?? `${parameterName}${KEY_ARN_PARAMETER_SUFFIX}`,
+    );
     return new ImportedPointToPointChannel(scope, id, queueArn, {
       channelName:
         options.channelName ?? importedIdentity(scope, segment, options, 'the parameter name').channelName,
@@ -257,7 +261,10 @@ export class PointToPointChannel extends PointToPointChannelBase {
       parameterName ?? defaultParameterName(this, this.backboneName, this.physicalName),
       this.queue.queueArn,
       `ARN of the Switchyard point-to-point channel ${this.physicalName}`,
-      this.queue.encryptionMasterKey?.keyArn,
+      this.queue.encryptionMasterKey?.keyArn ??
+        // SQS-managed SSE has no key to grant on; the alias ARN keeps the parameter present for
+        // importers, and permissions on an alias ARN grant nothing.
+        Stack.of(this).formatArn({ service: 'kms', resource: 'alias', resourceName: 'aws/sqs' }),
     );
   }
 

@@ -71,6 +71,26 @@ export interface MappingReport {
   readonly stats: Record<string, number>;
 }
 
+/** Finds a function by physical name, logical id, or construct path fragment (case-insensitive). */
+export function findFunctionIn<T extends LocalFunctionDefinition>(all: readonly T[], query: string): T {
+  const q = query.toLowerCase();
+  const exact = all.filter((f) => f.name === query || f.logicalId === query || f.arn === query);
+  if (exact.length === 1) return exact[0]!;
+  const partial = all.filter(
+    (f) =>
+      f.name.toLowerCase().includes(q) ||
+      f.logicalId.toLowerCase().includes(q) ||
+      (f.constructPath ?? '').toLowerCase().includes(q),
+  );
+  if (partial.length === 1) return partial[0]!;
+  const describe = (f: LocalFunctionDefinition) =>
+    `${f.logicalId}  (name ${f.name}${f.constructPath ? `, path ${f.constructPath}` : ''})`;
+  if (partial.length > 1) {
+    throw new UnknownFunctionError(query, partial.map(describe), true);
+  }
+  throw new UnknownFunctionError(query, all.map(describe));
+}
+
 export class LocalCloud {
   private readonly hosts = new Map<string, FunctionHost>();
   private readonly running: RunningMapping[] = [];
@@ -196,23 +216,17 @@ export class LocalCloud {
 
   /** Finds a function by physical name, logical id, or construct path fragment (case-insensitive). */
   findFunction(query: string): LocalFunctionDefinition {
-    const all = this.functions();
-    const q = query.toLowerCase();
-    const exact = all.filter((f) => f.name === query || f.logicalId === query || f.arn === query);
-    if (exact.length === 1) return exact[0]!;
-    const partial = all.filter(
-      (f) =>
-        f.name.toLowerCase().includes(q) ||
-        f.logicalId.toLowerCase().includes(q) ||
-        (f.constructPath ?? '').toLowerCase().includes(q),
-    );
-    if (partial.length === 1) return partial[0]!;
-    const describe = (f: LocalFunctionDefinition) =>
-      `${f.logicalId}  (name ${f.name}${f.constructPath ? `, path ${f.constructPath}` : ''})`;
-    if (partial.length > 1) {
-      throw new UnknownFunctionError(query, partial.map(describe), true);
-    }
-    throw new UnknownFunctionError(query, all.map(describe));
+    return findFunctionIn(this.functions(), query);
+  }
+
+  /** The environment a function runs with: its own, the local endpoints, and its role's credentials. */
+  functionEnvironment(definition: LocalFunctionDefinition): Record<string, string> {
+    return {
+      ...definition.environment,
+      // The emulator endpoints win: a function must never reach real AWS from the local cloud.
+      ...endpointEnvironment(this.endpoints, this.region),
+      ...this.strict?.functionEnvironment(definition),
+    };
   }
 
   /** Runs a function once with `event` (by any name `findFunction` accepts). */
@@ -257,7 +271,11 @@ export class LocalCloud {
   private readonly roleClients: { destroy(): void }[] = [];
 
   /** SDK clients acting with a function's role (the cloud's own clients when IAM is not in use). */
-  private clientsOf(functionName: string): { sqs: SQSClient; sns: SNSClient; streams: DynamoDBStreamsClient } {
+  private clientsOf(functionName: string): {
+    sqs: SQSClient;
+    sns: SNSClient;
+    streams: DynamoDBStreamsClient;
+  } {
     const definition = this.functions().find((f) => f.name === functionName);
     const identity = definition ? this.strict?.identityOf(definition) : undefined;
     if (!identity) return this.clients;
@@ -291,12 +309,7 @@ export class LocalCloud {
         handler: definition.handler,
         timeoutSeconds: definition.timeoutSeconds,
         memoryMb: definition.memoryMb,
-        // The emulator endpoints win: a function must never reach real AWS from the local cloud.
-        environment: {
-          ...definition.environment,
-          ...endpointEnvironment(this.endpoints, this.region),
-          ...this.strict?.functionEnvironment(definition),
-        },
+        environment: this.functionEnvironment(definition),
       },
       { log: this.functionLog, concurrency: definition.reservedConcurrency ?? this.functionConcurrency },
     );

@@ -8,6 +8,7 @@ import { collectFlowReport, formatFlowReport } from '../flow-report';
 import { summarize } from '../stats';
 import { isFoodDeliveryApp, runFoodDeliveryWorkload, type WorkloadResult } from '../workload/food-delivery';
 import { consoleProgress } from '../workload/progress';
+import { removeKeepState, writeKeepState } from './keep-state';
 import {
   type CloudCommandOptions,
   endpointsFrom,
@@ -65,6 +66,7 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
   let idle = false;
   const interrupted = waitForSignal().then(async (signal) => {
     output.err(`\n${signal}: shutting down ...`);
+    removeKeepState(options.appDir ?? process.cwd());
     await cloud.stop();
     // Stopping a --keep session is the normal way to end it; interrupting a workload is not.
     process.exit(idle ? 0 : 130);
@@ -111,12 +113,15 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     }
     if (options.keep || !example) {
       printEndpointsAndResources(cloud, output);
-      output.out('\nLocal cloud running. Press Ctrl-C to stop.');
+      const stateFile = writeKeepState(options.appDir ?? process.cwd(), cloud);
+      output.out(`\n\`switchyard invoke\` in this app uses this cloud (state in ${stateFile}).`);
+      output.out('Local cloud running. Press Ctrl-C to stop.');
       idle = true;
       await new Promise<never>(() => undefined);
     }
     return exitCode;
   } finally {
+    removeKeepState(options.appDir ?? process.cwd());
     await cloud.stop();
   }
 }

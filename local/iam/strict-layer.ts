@@ -22,7 +22,7 @@ export interface StrictLayerOptions {
   readonly accountId: string;
   /** @default true; `--no-iam` turns it off */
   readonly enforceIam?: boolean;
-  /** Keep SSM parameters in this process (embedded emulators) instead of at the upstream. */
+  /** Keep SSM parameters in this process (embedded emulators) instead of at an upstream that serves SSM. */
   readonly localSsm: boolean;
 }
 
@@ -34,11 +34,14 @@ export class StrictLayer {
   private readonly gateway: AuthorizingGateway;
   private undeliverable?: UndeliverableSubscriptions;
 
-  private constructor(readonly options: StrictLayerOptions) {
+  private constructor(
+    readonly options: StrictLayerOptions,
+    remote: RemoteParameterStore | undefined,
+  ) {
     this.model = new SecurityModel(options.accountId);
     this.credentials = new CredentialRegistry(options.accountId);
-    const memory = options.localSsm ? new MemoryParameterStore() : undefined;
-    this.parameters = memory ?? new RemoteParameterStore(options.upstream.snsSqs, options.region);
+    const memory = remote ? undefined : new MemoryParameterStore();
+    this.parameters = remote ?? memory!;
     this.gateway = new AuthorizingGateway({
       upstream: options.upstream,
       region: options.region,
@@ -51,7 +54,7 @@ export class StrictLayer {
   }
 
   static async start(options: StrictLayerOptions): Promise<StrictLayer> {
-    const layer = new StrictLayer(options);
+    const layer = new StrictLayer(options, options.localSsm ? undefined : await remoteSsm(options));
     await layer.gateway.start();
     return layer;
   }
@@ -98,5 +101,20 @@ export class StrictLayer {
     await this.undeliverable?.stop();
     await this.gateway.stop();
     if (this.parameters instanceof RemoteParameterStore) this.parameters.destroy();
+  }
+}
+
+/**
+ * The upstream's SSM, when it has one (LocalStack, another local cloud's gateway); fauxqs has
+ * none, and then parameters are kept in this process.
+ */
+async function remoteSsm(options: StrictLayerOptions): Promise<RemoteParameterStore | undefined> {
+  const remote = new RemoteParameterStore(options.upstream.snsSqs, options.region);
+  try {
+    await remote.get('/switchyard/local-cloud/ssm-probe');
+    return remote;
+  } catch {
+    remote.destroy();
+    return undefined;
   }
 }
