@@ -28,17 +28,16 @@ function synthesize(): string {
   const key = new kms.Key(stack, 'TopicKey');
   const encryptedTopic = new sns.Topic(stack, 'EncryptedTopic', { masterKey: key, enforceSSL: true });
   const plainTopic = new sns.Topic(stack, 'PlainTopic');
-  const largeTopic = new sns.Topic(stack, 'LargeTopic');
-  (largeTopic.node.defaultChild as sns.CfnTopic).addPropertyOverride('MaximumMessageSize', 1_048_576);
   const queue = new sqs.Queue(stack, 'Queue', { enforceSSL: true, maxMessageSizeBytes: 2048 });
   const fifoQueue = new sqs.Queue(stack, 'FifoQueue', { fifo: true, contentBasedDeduplication: true });
   const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
   const assumedBy = new iam.ServicePrincipal('lambda.amazonaws.com');
   // No permissions at all.
   const bare = new iam.Role(stack, 'BareRole', { assumedBy });
-  // Publish but not the key; SQS allowed by its policy, yet denied explicitly by the queue's policy.
+  // sns:Publish and kms:Decrypt but not kms:GenerateDataKey; SQS allowed by its identity policy,
+  // yet denied explicitly by the queue's policy.
   const partial = new iam.Role(stack, 'PartialRole', { assumedBy });
-  encryptedTopic.grantPublish(partial);
+  partial.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [encryptedTopic.topicArn] }));
   partial.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [key.keyArn] }));
   queue.grantSendMessages(partial);
   queue.addToResourcePolicy(
@@ -56,7 +55,6 @@ function synthesize(): string {
   const out = (id: string, value: string) => new CfnOutput(stack, id, { value });
   out('EncryptedTopicArn', encryptedTopic.topicArn);
   out('PlainTopicArn', plainTopic.topicArn);
-  out('LargeTopicArn', largeTopic.topicArn);
   out('QueueUrl', queue.queueUrl);
   out('FifoQueueUrl', fifoQueue.queueUrl);
   out('TableName', table.tableName);
@@ -73,11 +71,17 @@ const clients: { destroy(): void }[] = [];
 
 /** SDK clients signing as a function acting with `roleArn` (as the local cloud issues them). */
 function as(roleArn: string) {
-  const identity = cloud.strict!.credentials.issue('test-function', roleArn);
+  return signingWith(cloud.strict!.credentials.issue('test-function', roleArn).accessKeyId);
+}
+
+/** Any key the local cloud did not issue (like the CLI's printed `local`) acts as the account's administrator. */
+const admin = () => signingWith('local');
+
+function signingWith(accessKeyId: string) {
   const config = {
     region: 'us-east-1',
     endpoint: cloud.endpoints.snsSqs,
-    credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: 'local' },
+    credentials: { accessKeyId, secretAccessKey: 'local' },
     maxAttempts: 1,
   };
   const made = { sqs: new SQSClient(config), sns: new SNSClient(config), dynamodb: new DynamoDBClient(config) };
@@ -85,7 +89,6 @@ function as(roleArn: string) {
   return made;
 }
 
-const admin = () => as('arn:aws:iam::000000000000:role/not-in-the-app');
 
 beforeAll(async () => {
   cloud = await LocalCloud.start({
@@ -144,10 +147,10 @@ describe('denials in AWS error shapes', () => {
   });
 
   test('TLS-only statements (aws:SecureTransport false) do not deny loopback calls', async () => {
-    // Admin credentials skip IAM, so use a role allowed by the encrypted topic's grant instead:
-    // the topic's TLS-only Deny must not apply, and the publish fails only on the missing key grant.
+    // The topic's enforceSSL Deny applies to every principal; over loopback it must not match.
     const error = await as(o.PartialRoleArn!).sns.send(new PublishCommand({ TopicArn: o.EncryptedTopicArn, Message: 'x' })).catch((e) => e);
     expect(error.message).not.toMatch(/explicit deny/);
+    expect(error.message).toMatch(/kms:GenerateDataKey/);
   });
 
   test('an unsupported condition operator never grants, and is reported once', async () => {
@@ -177,13 +180,15 @@ describe('AWS limits the emulators do not enforce', () => {
     expect(error.message).toMatch(/Message must be shorter than 2048 bytes/);
   });
 
-  test('SNS: more than 256 KiB is rejected unless the topic opts into up to 1 MiB', async () => {
+  test('SNS: a message over 256 KiB (body and attributes) is rejected', async () => {
     const { sns: client } = admin();
-    const big = 'x'.repeat(300 * 1024);
-    const error = await client.send(new PublishCommand({ TopicArn: o.PlainTopicArn, Message: big })).catch((e) => e);
+    const justOver = 'x'.repeat(256 * 1024 - 10);
+    const error = await client
+      .send(new PublishCommand({ TopicArn: o.PlainTopicArn, Message: justOver, MessageAttributes: attributes(2) }))
+      .catch((e) => e);
     expect(error.name).toBe('InvalidParameterException');
     expect(error.message).toMatch(/Message too long/);
-    await expect(client.send(new PublishCommand({ TopicArn: o.LargeTopicArn, Message: big }))).resolves.toBeDefined();
+    await expect(client.send(new PublishCommand({ TopicArn: o.PlainTopicArn, Message: justOver }))).resolves.toBeDefined();
   });
 
   test('SNS: more than 10 message attributes is rejected', async () => {
