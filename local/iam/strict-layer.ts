@@ -89,6 +89,11 @@ export class StrictLayer {
     };
   }
 
+  /** Would the template's policies let this identity do `action` on `resource`? (recorded like any denial) */
+  authorize(identity: FunctionIdentity, action: string, resource: string): Denial | undefined {
+    return this.gateway.authorize(this.credentials.callerOf(identity), { action, resource });
+  }
+
   denials(): Denial[] {
     return [...this.gateway.denials.values()];
   }
