@@ -18,8 +18,8 @@ import {
   channelEnvironmentVariable,
   defaultParameterName,
   type IChannel,
-  KEY_ARN_PARAMETER_SUFFIX,
   importedIdentity,
+  KEY_ARN_PARAMETER_SUFFIX,
   lastSegment,
   writeChannelParameters,
 } from './channel';

@@ -195,7 +195,10 @@ export class TransactionalOutbox extends Construct {
       // grantReadWriteData covers indexes only of tables whose indexes CDK knows; an imported table's
       // are unknown, and the poller's Query on the sparse polling index would be denied.
       this.relayFunction.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/*`] }),
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: [`${this.table.tableArn}/index/*`],
+        }),
       );
       this.schedule = new events.Rule(this, 'Schedule', {
         description: `Runs the outbox poller of ${this.node.path}`,

@@ -13,12 +13,12 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDbLocal } from './dynamodb-local';
-import type { Denial } from './iam/gateway';
-import type { UndeliverableStats } from './iam/sns-delivery';
-import { StrictLayer } from './iam/strict-layer';
 import { endpointEnvironment, type LocalEndpoints } from './endpoints';
 import { StreamEventSource } from './esm/dynamodb-stream-event-source';
 import { SqsEventSource } from './esm/sqs-event-source';
+import type { Denial } from './iam/gateway';
+import type { UndeliverableStats } from './iam/sns-delivery';
+import { StrictLayer } from './iam/strict-layer';
 import { ObservedInvoker } from './observed-invoker';
 import { FunctionHost, type InvokeResult, type Invoker } from './runtime/function-host';
 import { startSnsSqs } from './sns-sqs';
@@ -152,6 +152,7 @@ export class LocalCloud {
         region,
         accountId: '000000000000',
         enforceIam: options.iam ?? true,
+        log: options.log,
         localSsm: options.endpoints === undefined,
       });
     } catch (error) {

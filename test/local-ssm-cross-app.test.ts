@@ -70,7 +70,11 @@ beforeAll(async () => {
     runEventSources: false,
   });
   // The second app deploys into the first one's running cloud, through its gateway.
-  importer = await LocalCloud.start({ assemblyDir: importerApp(), endpoints: exporter.endpoints, runEventSources: false });
+  importer = await LocalCloud.start({
+    assemblyDir: importerApp(),
+    endpoints: exporter.endpoints,
+    runEventSources: false,
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -117,7 +121,9 @@ describe('SSM parameters and the cross-app channel import', () => {
       await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'from the importer' }));
       expect(importer.denials()).toEqual([]);
       const admin = exporter.clients.sqs;
-      const received = await admin.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2 }));
+      const received = await admin.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2 }),
+      );
       expect(received.Messages?.[0]?.Body).toBe('from the importer');
     } finally {
       client.destroy();

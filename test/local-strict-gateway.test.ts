@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { type MessageAttributeValue, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  type MessageAttributeValue,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { App, CfnOutput, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -30,18 +35,27 @@ function synthesize(): string {
   const plainTopic = new sns.Topic(stack, 'PlainTopic');
   const queue = new sqs.Queue(stack, 'Queue', { enforceSSL: true, maxMessageSizeBytes: 2048 });
   const fifoQueue = new sqs.Queue(stack, 'FifoQueue', { fifo: true, contentBasedDeduplication: true });
-  const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+  const table = new dynamodb.Table(stack, 'Table', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+  });
   const assumedBy = new iam.ServicePrincipal('lambda.amazonaws.com');
   // No permissions at all.
   const bare = new iam.Role(stack, 'BareRole', { assumedBy });
   // sns:Publish and kms:Decrypt but not kms:GenerateDataKey; SQS allowed by its identity policy,
   // yet denied explicitly by the queue's policy.
   const partial = new iam.Role(stack, 'PartialRole', { assumedBy });
-  partial.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [encryptedTopic.topicArn] }));
+  partial.addToPolicy(
+    new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [encryptedTopic.topicArn] }),
+  );
   partial.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [key.keyArn] }));
   queue.grantSendMessages(partial);
   queue.addToResourcePolicy(
-    new iam.PolicyStatement({ effect: iam.Effect.DENY, principals: [partial], actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+    new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      principals: [partial],
+      actions: ['sqs:SendMessage'],
+      resources: [queue.queueArn],
+    }),
   );
   // Allowed only under a condition operator the local cloud does not support.
   const conditional = new iam.Role(stack, 'ConditionalRole', { assumedBy });
@@ -84,11 +98,14 @@ function signingWith(accessKeyId: string) {
     credentials: { accessKeyId, secretAccessKey: 'local' },
     maxAttempts: 1,
   };
-  const made = { sqs: new SQSClient(config), sns: new SNSClient(config), dynamodb: new DynamoDBClient(config) };
+  const made = {
+    sqs: new SQSClient(config),
+    sns: new SNSClient(config),
+    dynamodb: new DynamoDBClient(config),
+  };
   clients.push(made.sqs, made.sns, made.dynamodb);
   return made;
 }
-
 
 beforeAll(async () => {
   cloud = await LocalCloud.start({
@@ -112,16 +129,22 @@ function attributes(n: number): Record<string, MessageAttributeValue> {
 
 describe('denials in AWS error shapes', () => {
   test('SQS: AccessDenied naming the principal, action and resource', async () => {
-    const error = await as(o.BareRoleArn!).sqs.send(new SendMessageCommand({ QueueUrl: o.QueueUrl, MessageBody: 'x' })).catch((e) => e);
+    const error = await as(o.BareRoleArn!)
+      .sqs.send(new SendMessageCommand({ QueueUrl: o.QueueUrl, MessageBody: 'x' }))
+      .catch((e) => e);
     expect(error.name).toBe('AccessDenied');
     expect(error.$fault).toBe('client');
     expect(error.message).toMatch(
-      new RegExp(`^User: arn:aws:sts::000000000000:assumed-role/${stackName}-BareRole[^/]*/test-function is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:${stackName}-Queue`),
+      new RegExp(
+        `^User: arn:aws:sts::000000000000:assumed-role/${stackName}-BareRole[^/]*/test-function is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:${stackName}-Queue`,
+      ),
     );
   });
 
   test('SNS: AuthorizationErrorException', async () => {
-    const error = await as(o.BareRoleArn!).sns.send(new PublishCommand({ TopicArn: o.PlainTopicArn, Message: 'x' })).catch((e) => e);
+    const error = await as(o.BareRoleArn!)
+      .sns.send(new PublishCommand({ TopicArn: o.PlainTopicArn, Message: 'x' }))
+      .catch((e) => e);
     expect(error.name).toBe('AuthorizationErrorException');
     expect(error.message).toContain(`sns:Publish on resource: ${o.PlainTopicArn}`);
   });
@@ -131,24 +154,34 @@ describe('denials in AWS error shapes', () => {
       .dynamodb.send(new PutItemCommand({ TableName: o.TableName, Item: { pk: { S: '1' } } }))
       .catch((e) => e);
     expect(error.name).toBe('AccessDeniedException');
-    expect(error.message).toContain('dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/');
+    expect(error.message).toContain(
+      'dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/',
+    );
   });
 
   test('KMS: publishing to a CMK-encrypted topic without kms:GenerateDataKey is KMSAccessDeniedException', async () => {
-    const error = await as(o.PartialRoleArn!).sns.send(new PublishCommand({ TopicArn: o.EncryptedTopicArn, Message: 'x' })).catch((e) => e);
+    const error = await as(o.PartialRoleArn!)
+      .sns.send(new PublishCommand({ TopicArn: o.EncryptedTopicArn, Message: 'x' }))
+      .catch((e) => e);
     expect(error.name).toBe('KMSAccessDeniedException');
-    expect(error.message).toMatch(/kms:GenerateDataKey on resource: arn:aws:kms:us-east-1:000000000000:key\//);
+    expect(error.message).toMatch(
+      /kms:GenerateDataKey on resource: arn:aws:kms:us-east-1:000000000000:key\//,
+    );
   });
 
   test("an explicit Deny in the queue policy wins over the role's Allow", async () => {
-    const error = await as(o.PartialRoleArn!).sqs.send(new SendMessageCommand({ QueueUrl: o.QueueUrl, MessageBody: 'x' })).catch((e) => e);
+    const error = await as(o.PartialRoleArn!)
+      .sqs.send(new SendMessageCommand({ QueueUrl: o.QueueUrl, MessageBody: 'x' }))
+      .catch((e) => e);
     expect(error.name).toBe('AccessDenied');
     expect(error.message).toMatch(/with an explicit deny in queue policy/);
   });
 
   test('TLS-only statements (aws:SecureTransport false) do not deny loopback calls', async () => {
     // The topic's enforceSSL Deny applies to every principal; over loopback it must not match.
-    const error = await as(o.PartialRoleArn!).sns.send(new PublishCommand({ TopicArn: o.EncryptedTopicArn, Message: 'x' })).catch((e) => e);
+    const error = await as(o.PartialRoleArn!)
+      .sns.send(new PublishCommand({ TopicArn: o.EncryptedTopicArn, Message: 'x' }))
+      .catch((e) => e);
     expect(error.message).not.toMatch(/explicit deny/);
     expect(error.message).toMatch(/kms:GenerateDataKey/);
   });
@@ -156,7 +189,9 @@ describe('denials in AWS error shapes', () => {
   test('an unsupported condition operator never grants, and is reported once', async () => {
     const client = as(o.ConditionalRoleArn!).dynamodb;
     for (let i = 0; i < 2; i++) {
-      const error = await client.send(new PutItemCommand({ TableName: o.TableName, Item: { pk: { S: '1' } } })).catch((e) => e);
+      const error = await client
+        .send(new PutItemCommand({ TableName: o.TableName, Item: { pk: { S: '1' } } }))
+        .catch((e) => e);
       expect(error.name).toBe('AccessDeniedException');
     }
     expect(cloud.strict!.unsupportedConditions.filter((m) => m.includes('DateGreaterThan'))).toHaveLength(1);
@@ -166,16 +201,34 @@ describe('denials in AWS error shapes', () => {
 describe('AWS limits the emulators do not enforce', () => {
   test('SQS: more than 10 message attributes is InvalidParameterValue; 10 are accepted', async () => {
     const { sqs } = admin();
-    await expect(sqs.send(new SendMessageCommand({ QueueUrl: o.FifoQueueUrl, MessageBody: 'x', MessageGroupId: 'g', MessageAttributes: attributes(10) }))).resolves.toBeDefined();
+    await expect(
+      sqs.send(
+        new SendMessageCommand({
+          QueueUrl: o.FifoQueueUrl,
+          MessageBody: 'x',
+          MessageGroupId: 'g',
+          MessageAttributes: attributes(10),
+        }),
+      ),
+    ).resolves.toBeDefined();
     const error = await sqs
-      .send(new SendMessageCommand({ QueueUrl: o.FifoQueueUrl, MessageBody: 'x', MessageGroupId: 'g', MessageAttributes: attributes(11) }))
+      .send(
+        new SendMessageCommand({
+          QueueUrl: o.FifoQueueUrl,
+          MessageBody: 'x',
+          MessageGroupId: 'g',
+          MessageAttributes: attributes(11),
+        }),
+      )
       .catch((e) => e);
     expect(error.name).toBe('InvalidParameterValue');
     expect(error.message).toBe('Number of message attributes [11] exceeds the allowed maximum [10].');
   });
 
   test("SQS: a message over the queue's MaximumMessageSize is rejected", async () => {
-    const error = await admin().sqs.send(new SendMessageCommand({ QueueUrl: o.QueueUrl, MessageBody: 'x'.repeat(2049) })).catch((e) => e);
+    const error = await admin()
+      .sqs.send(new SendMessageCommand({ QueueUrl: o.QueueUrl, MessageBody: 'x'.repeat(2049) }))
+      .catch((e) => e);
     expect(error.name).toBe('InvalidParameterValue');
     expect(error.message).toMatch(/Message must be shorter than 2048 bytes/);
   });
@@ -184,16 +237,26 @@ describe('AWS limits the emulators do not enforce', () => {
     const { sns: client } = admin();
     const justOver = 'x'.repeat(256 * 1024 - 10);
     const error = await client
-      .send(new PublishCommand({ TopicArn: o.PlainTopicArn, Message: justOver, MessageAttributes: attributes(2) }))
+      .send(
+        new PublishCommand({
+          TopicArn: o.PlainTopicArn,
+          Message: justOver,
+          MessageAttributes: attributes(2),
+        }),
+      )
       .catch((e) => e);
     expect(error.name).toBe('InvalidParameterException');
     expect(error.message).toMatch(/Message too long/);
-    await expect(client.send(new PublishCommand({ TopicArn: o.PlainTopicArn, Message: justOver }))).resolves.toBeDefined();
+    await expect(
+      client.send(new PublishCommand({ TopicArn: o.PlainTopicArn, Message: justOver })),
+    ).resolves.toBeDefined();
   });
 
   test('SNS: more than 10 message attributes is rejected', async () => {
     const error = await admin()
-      .sns.send(new PublishCommand({ TopicArn: o.PlainTopicArn, Message: 'x', MessageAttributes: attributes(11) }))
+      .sns.send(
+        new PublishCommand({ TopicArn: o.PlainTopicArn, Message: 'x', MessageAttributes: attributes(11) }),
+      )
       .catch((e) => e);
     expect(error.name).toBe('InvalidParameterException');
   });
@@ -201,7 +264,9 @@ describe('AWS limits the emulators do not enforce', () => {
   test('batches of more than 10 entries are rejected by SQS and SNS', async () => {
     const { sqs, sns: client } = admin();
     const entries = Array.from({ length: 11 }, (_, i) => ({ Id: `e${i}`, MessageBody: 'x', Message: 'x' }));
-    const sqsError = await sqs.send(new SendMessageBatchCommand({ QueueUrl: o.QueueUrl, Entries: entries })).catch((e) => e);
+    const sqsError = await sqs
+      .send(new SendMessageBatchCommand({ QueueUrl: o.QueueUrl, Entries: entries }))
+      .catch((e) => e);
     expect(sqsError.name).toBe('TooManyEntriesInBatchRequest');
     const snsError = await client
       .send(new PublishBatchCommand({ TopicArn: o.PlainTopicArn, PublishBatchRequestEntries: entries }))
@@ -220,17 +285,23 @@ describe('AWS limits the emulators do not enforce', () => {
       }),
     );
     expect(out.Successful?.map((s) => s.Id)).toEqual(['ok']);
-    expect(out.Failed).toEqual([expect.objectContaining({ Id: 'bad', Code: 'InvalidParameterValue', SenderFault: true })]);
+    expect(out.Failed).toEqual([
+      expect.objectContaining({ Id: 'bad', Code: 'InvalidParameterValue', SenderFault: true }),
+    ]);
   });
 
   test('FIFO: a missing MessageGroupId, or one with characters AWS refuses, is rejected', async () => {
     const { sqs } = admin();
-    const missing = await sqs.send(new SendMessageCommand({ QueueUrl: o.FifoQueueUrl, MessageBody: 'x' })).catch((e) => e);
+    const missing = await sqs
+      .send(new SendMessageCommand({ QueueUrl: o.FifoQueueUrl, MessageBody: 'x' }))
+      .catch((e) => e);
     expect(missing.name).toBe('MissingParameter');
     const invalid = await sqs
       .send(new SendMessageCommand({ QueueUrl: o.FifoQueueUrl, MessageBody: 'x', MessageGroupId: 'order 1' }))
       .catch((e) => e);
     expect(invalid.name).toBe('InvalidParameterValue');
-    expect(invalid.message).toMatch(/MessageGroupId can only include alphanumeric and punctuation characters/);
+    expect(invalid.message).toMatch(
+      /MessageGroupId can only include alphanumeric and punctuation characters/,
+    );
   });
 });

@@ -39,7 +39,9 @@ function assemblyWith(edit: (template: Template) => void): string {
 }
 
 function resourceId(template: Template, type: string, idPart: string): string {
-  const id = Object.keys(template.Resources).find((k) => template.Resources[k]!.Type === type && k.includes(idPart));
+  const id = Object.keys(template.Resources).find(
+    (k) => template.Resources[k]!.Type === type && k.includes(idPart),
+  );
   if (!id) throw new Error(`no ${type} with ${idPart} in the example template`);
   return id;
 }
@@ -65,11 +67,19 @@ interface StrictRun {
 }
 
 /** Starts the example from `assemblyDir` on fresh emulators, places two orders, returns the cloud's findings. */
-async function run(assemblyDir: string, timeoutMs = 12_000): Promise<StrictRun> {
+async function run(assemblyDir: string, timeoutMs = 12_000, iam = true): Promise<StrictRun> {
   const script = join(__dirname, 'support', 'strict-run.ts');
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', script, assemblyDir, '2', String(timeoutMs)],
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      script,
+      assemblyDir,
+      '2',
+      String(timeoutMs),
+      iam ? 'iam' : 'no-iam',
+    ],
     { cwd: join(__dirname, '..'), maxBuffer: 64 * 1024 * 1024 },
   );
   const line = stdout.split('\n').find((l) => l.startsWith('STRICT-RUN '));
@@ -79,10 +89,15 @@ async function run(assemblyDir: string, timeoutMs = 12_000): Promise<StrictRun> 
     denials: Denial[];
     undeliverable: UndeliverableStats[];
   };
-  return { result: { ordersCompleted: report.ordersCompleted }, denials: report.denials, undeliverable: report.undeliverable };
+  return {
+    result: { ordersCompleted: report.ordersCompleted },
+    denials: report.denials,
+    undeliverable: report.undeliverable,
+  };
 }
 
-const RELAY_SESSION = /assumed-role\/SwitchyardFoodDelivery-OrderOutboxRelayRole[^/]+\/SwitchyardFoodDelivery-OrderOutboxRelay/;
+const RELAY_SESSION =
+  /assumed-role\/SwitchyardFoodDelivery-OrderOutboxRelayRole[^/]+\/SwitchyardFoodDelivery-OrderOutboxRelay/;
 
 describe('IAM, resource and key policies in the local cloud', () => {
   test('the unmodified example runs with no denial', async () => {
@@ -120,14 +135,16 @@ describe('IAM, resource and key policies in the local cloud', () => {
     const { denials, undeliverable } = await run(
       assemblyWith((t) => {
         dropActions(rolePolicy(t, 'NotificationsHandlerServiceRole'), (a) => a === 'dynamodb:PutItem');
-        const queuePolicy = t.Resources[resourceId(t, 'AWS::SQS::QueuePolicy', 'OrderHistoryPolicy')]!.Properties
-          .PolicyDocument as { Statement: Statement[] };
+        const queuePolicy = t.Resources[resourceId(t, 'AWS::SQS::QueuePolicy', 'OrderHistoryPolicy')]!
+          .Properties.PolicyDocument as { Statement: Statement[] };
         queuePolicy.Statement = queuePolicy.Statement.filter((s) => s.Effect !== 'Allow');
       }),
     );
     const putItem = denials.find((d) => d.action === 'dynamodb:PutItem');
     expect(putItem?.principal).toMatch(/assumed-role\/.*NotificationsHandlerServiceRole/);
-    expect(putItem?.resource).toMatch(/^arn:aws:dynamodb:us-east-1:000000000000:table\/SwitchyardFoodDelivery-NotificationsTable/);
+    expect(putItem?.resource).toMatch(
+      /^arn:aws:dynamodb:us-east-1:000000000000:table\/SwitchyardFoodDelivery-NotificationsTable/,
+    );
     const delivery = denials.find((d) => d.principal === 'sns.amazonaws.com');
     expect(delivery?.action).toBe('sqs:SendMessage');
     expect(delivery?.resource).toMatch(/OrderHistory8D0E5FC9\.fifo$/);
@@ -137,6 +154,16 @@ describe('IAM, resource and key policies in the local cloud', () => {
     expect(history?.toDeadLetterQueue).toBeGreaterThan(0);
   }, 120_000);
 
+  test('--no-iam turns enforcement off: the same missing sns:Publish then goes unnoticed', async () => {
+    const { result, denials } = await run(
+      assemblyWith((t) => dropActions(rolePolicy(t, 'OrderOutboxRelayRole'), (a) => a === 'sns:Publish')),
+      60_000,
+      false,
+    );
+    expect(denials).toEqual([]);
+    expect(result.ordersCompleted).toBe(2);
+  }, 180_000);
+
   test('without the stream read permissions, the relay mapping is denied reading the stream', async () => {
     const { denials, result } = await run(
       assemblyWith((t) =>
@@ -145,7 +172,9 @@ describe('IAM, resource and key policies in the local cloud', () => {
         ),
       ),
     );
-    const denial = denials.find((d) => /^dynamodb:(DescribeStream|GetShardIterator|GetRecords)$/.test(d.action));
+    const denial = denials.find((d) =>
+      /^dynamodb:(DescribeStream|GetShardIterator|GetRecords)$/.test(d.action),
+    );
     expect(denial?.principal).toMatch(RELAY_SESSION);
     expect(denial?.resource).toMatch(/table\/SwitchyardFoodDelivery-OrdersTable315BB997\/stream\//);
     expect(result.ordersCompleted).toBe(0);

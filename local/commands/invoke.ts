@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { findFunctionIn, LocalCloud } from '../cloud';
 import { FunctionHost, type InvokeResult } from '../runtime/function-host';
-import { findKeptCloud } from './keep-state';
 import { EventFileError } from '../template/errors';
+import { findKeptCloud } from './keep-state';
 import { type CloudCommandOptions, endpointsFrom, type Output } from './shared';
 
 export interface InvokeCommandOptions extends CloudCommandOptions {
@@ -36,11 +36,14 @@ export async function invokeCommand(
 ): Promise<number> {
   // Read the event before synthesizing: a typo in the path should fail in milliseconds.
   const event = readEventFile(options.event);
-  const explicitTarget = options.assembly || options.endpoint || options.snsSqsEndpoint || options.dynamodbEndpoint;
+  const explicitTarget =
+    options.assembly || options.endpoint || options.snsSqsEndpoint || options.dynamodbEndpoint;
   const kept = explicitTarget ? undefined : await findKeptCloud(options.appDir ?? process.cwd());
   if (kept) {
     const fn = findFunctionIn(kept.functions, functionQuery);
-    output.err(`Invoking ${fn.logicalId} (${fn.name}, ${fn.handler}) in the running local cloud at ${kept.endpoint} (pid ${kept.pid})`);
+    output.err(
+      `Invoking ${fn.logicalId} (${fn.name}, ${fn.handler}) in the running local cloud at ${kept.endpoint} (pid ${kept.pid})`,
+    );
     const host = new FunctionHost(fn);
     try {
       return printResult(await host.invoke(event), output);

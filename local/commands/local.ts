@@ -36,6 +36,20 @@ function formatWorkload(result: WorkloadResult): string[] {
   ];
 }
 
+/** Denials, undeliverable SNS subscriptions and unsupported IAM conditions, or that IAM was off. */
+function formatAccess(cloud: LocalCloud): string[] {
+  if (!cloud.strict?.enforcing) return ['', 'IAM: not enforced (--no-iam).'];
+  const denials = cloud.denials();
+  const lines = ['', `IAM, resource and key policies enforced: ${denials.length} distinct denial(s).`];
+  for (const d of denials) lines.push(`  x${d.count} ${d.message}`);
+  for (const u of cloud.undeliverableSubscriptions())
+    lines.push(
+      `  SNS ${u.topicArn} -> ${u.queueArn}: delivery denied; ${u.toDeadLetterQueue} to the subscription DLQ, ${u.dropped} dropped`,
+    );
+  for (const message of cloud.strict.unsupportedConditions) lines.push(`  ${message}`);
+  return lines;
+}
+
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
     const done = (signal: string) => {
@@ -84,12 +98,15 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       });
       const flow = await collectFlowReport(cloud);
       for (const line of [...formatWorkload(result), ...formatFlowReport(flow)]) output.out(line);
+      for (const line of formatAccess(cloud)) output.out(line);
       const problems = [
         ...cloud.denials().map((d) => `access denied (x${d.count}): ${d.message}`),
         ...cloud
           .undeliverableSubscriptions()
           .filter((u) => u.dropped > 0)
-          .map((u) => `${u.dropped} SNS deliveries from ${u.topicArn} to ${u.queueArn} dropped (denied, no DLQ)`),
+          .map(
+            (u) => `${u.dropped} SNS deliveries from ${u.topicArn} to ${u.queueArn} dropped (denied, no DLQ)`,
+          ),
         ...result.placementErrors.map((e) => `place-order failed: ${e}`),
         ...result.incomplete.map((i) => `lost or unfinished: ${i}`),
         ...result.invariantFailures.map((f) => `invariant: ${f}`),

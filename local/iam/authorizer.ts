@@ -32,9 +32,7 @@ export interface PolicySet {
   readonly keyPolicy?: NamedPolicy;
 }
 
-export type Decision =
-  | { readonly allowed: true }
-  | { readonly allowed: false; readonly reason: string };
+export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly reason: string };
 
 type Match = { statement: PolicyStatement; policy: NamedPolicy };
 
@@ -55,10 +53,16 @@ export class Authorizer {
       if (keyAllowsCaller) return { allowed: true };
       const delegates =
         caller.kind === 'role' &&
-        this.find('Allow', request, [], [policies.keyPolicy], true, (s) => namesAccountRoot(s, caller.accountId));
-      if (!delegates) return { allowed: false, reason: `because ${policies.keyPolicy.source} does not allow it` };
+        this.find('Allow', request, [], [policies.keyPolicy], true, (s) =>
+          namesAccountRoot(s, caller.accountId),
+        );
+      if (!delegates)
+        return { allowed: false, reason: `because ${policies.keyPolicy.source} does not allow it` };
       if (identityAllow) return { allowed: true };
-      return { allowed: false, reason: `because no identity-based policy allows the ${request.action} action` };
+      return {
+        allowed: false,
+        reason: `because no identity-based policy allows the ${request.action} action`,
+      };
     }
     if (identityAllow) return { allowed: true };
     if (this.find('Allow', request, [], resourcePolicies)) return { allowed: true };
@@ -84,13 +88,16 @@ export class Authorizer {
     principalTest?: (s: PolicyStatement) => boolean,
   ): Match | undefined {
     const candidates: Match[] = [];
-    for (const policy of identity) for (const statement of statementsOf(policy.document)) candidates.push({ statement, policy });
+    for (const policy of identity)
+      for (const statement of statementsOf(policy.document)) candidates.push({ statement, policy });
     for (const policy of resource) {
       for (const statement of statementsOf(policy.document)) {
         const applies = principalTest
           ? principalTest(statement)
           : principalMatches(statement, request.caller) &&
-            (includeAccountRoot || request.caller.kind !== 'role' || !namesAccountRoot(statement, request.caller.accountId));
+            (includeAccountRoot ||
+              request.caller.kind !== 'role' ||
+              !namesAccountRoot(statement, request.caller.accountId));
         if (applies) candidates.push({ statement, policy });
       }
     }

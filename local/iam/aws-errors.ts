@@ -46,14 +46,20 @@ export function wireError(service: Service, error: ServiceError): WireError {
           'x-amzn-requestid': requestId,
           'x-amzn-query-error': `${error.code};Sender`,
         },
-        body: JSON.stringify({ __type: error.sqsType ?? `com.amazonaws.sqs#${error.code}`, message: error.message }),
+        body: JSON.stringify({
+          __type: error.sqsType ?? `com.amazonaws.sqs#${error.code}`,
+          message: error.message,
+        }),
       };
     case 'dynamodb':
     case 'streams':
       return {
         status: error.status ?? 400,
         headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId },
-        body: JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${error.code}`, message: error.message }),
+        body: JSON.stringify({
+          __type: `com.amazonaws.dynamodb.v20120810#${error.code}`,
+          message: error.message,
+        }),
       };
     default:
       return {
@@ -69,13 +75,19 @@ export function accessDenied(service: Service, message: string, kms: boolean): S
   if (kms) {
     // The service that called KMS on the caller's behalf reports KMS's refusal in its own type.
     if (service === 'sns') return { code: 'KMSAccessDenied', message };
-    if (service === 'sqs') return { code: 'KMS.AccessDeniedException', sqsType: 'com.amazonaws.sqs#KmsAccessDenied', message };
+    if (service === 'sqs')
+      return { code: 'KMS.AccessDeniedException', sqsType: 'com.amazonaws.sqs#KmsAccessDenied', message };
   }
   switch (service) {
     case 'sns':
       return { code: 'AuthorizationError', message, status: 403 };
     case 'sqs':
-      return { code: 'AccessDenied', sqsType: 'com.amazon.coral.service#AccessDeniedException', message, status: 403 };
+      return {
+        code: 'AccessDenied',
+        sqsType: 'com.amazon.coral.service#AccessDeniedException',
+        message,
+        status: 403,
+      };
     default:
       return { code: 'AccessDeniedException', message };
   }

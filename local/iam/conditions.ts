@@ -67,7 +67,9 @@ export function evaluateConditions(
         holds = ifExists || NEGATED.has(operator);
       } else {
         const test = OPERATORS[operator]!;
-        holds = NEGATED.has(operator) ? expected.every((e) => test(actual, e)) : expected.some((e) => test(actual, e));
+        holds = NEGATED.has(operator)
+          ? expected.every((e) => test(actual, e))
+          : expected.some((e) => test(actual, e));
       }
       if (!holds && outcome === 'match') outcome = 'no-match';
     }

@@ -39,6 +39,11 @@ export class CredentialRegistry {
   }
 
   callerOf(identity: FunctionIdentity): Caller {
-    return { kind: 'role', roleArn: identity.roleArn, sessionArn: identity.sessionArn, accountId: this.accountId };
+    return {
+      kind: 'role',
+      roleArn: identity.roleArn,
+      sessionArn: identity.sessionArn,
+      accountId: this.accountId,
+    };
   }
 }

@@ -8,14 +8,14 @@
 import {
   Agent,
   createServer,
-  type IncomingMessage,
   request as httpRequest,
+  type IncomingMessage,
   type Server,
   type ServerResponse,
 } from 'node:http';
 import { freePort, LOOPBACK } from '../ports';
-import { answerSsm } from '../ssm/ssm-api';
 import type { MemoryParameterStore } from '../ssm/parameter-store';
+import { answerSsm } from '../ssm/ssm-api';
 import { type AuthorizationRequest, Authorizer } from './authorizer';
 import { accessDenied, type ServiceError, wireError } from './aws-errors';
 import type { CredentialRegistry, FunctionIdentity } from './credentials';
@@ -45,11 +45,15 @@ export interface GatewayOptions {
   /** Local SSM parameters; undefined forwards SSM calls to the snsSqs upstream. */
   readonly ssm?: MemoryParameterStore;
   readonly onUnsupported: (message: string) => void;
+  /** Called on the first occurrence of each denial. */
+  readonly onDenial?: (denial: Denial) => void;
 }
 
 /** SigV4 scope service -> upstream. */
 function upstreamFor(request: ParsedRequest, options: GatewayOptions): string {
-  return request.service === 'dynamodb' || request.service === 'streams' ? options.upstream.dynamodb : options.upstream.snsSqs;
+  return request.service === 'dynamodb' || request.service === 'streams'
+    ? options.upstream.dynamodb
+    : options.upstream.snsSqs;
 }
 
 export class AuthorizingGateway {
@@ -91,7 +95,11 @@ export class AuthorizingGateway {
    * Authorizes one action for a caller (also used for SNS's own deliveries). Records and returns
    * the denial, or undefined when allowed.
    */
-  authorize(caller: Caller, check: ActionCheck, extraContext: Record<string, string> = {}): Denial | undefined {
+  authorize(
+    caller: Caller,
+    check: ActionCheck,
+    extraContext: Record<string, string> = {},
+  ): Denial | undefined {
     const context = new Map<string, string>([
       // Every local call travels over loopback, which the local cloud treats as secure transport.
       ['aws:securetransport', 'true'],
@@ -113,6 +121,7 @@ export class AuthorizingGateway {
     }
     const denial: Denial = { principal, action: check.action, resource: check.resource, message, count: 1 };
     this.denials.set(key, denial);
+    this.options.onDenial?.(denial);
     return denial;
   }
 
@@ -130,7 +139,13 @@ export class AuthorizingGateway {
     if (limits.kind === 'reject') return this.reply(res, parsed, limits.error);
     if (limits.kind === 'partial') body = Buffer.from(limits.keptBody, 'utf8');
     if (parsed.service === 'ssm' && this.options.ssm) {
-      const answer = await answerSsm(parsed.operation, parsed.json, this.options.ssm, this.options.region, this.options.model.accountId);
+      const answer = await answerSsm(
+        parsed.operation,
+        parsed.json,
+        this.options.ssm,
+        this.options.region,
+        this.options.model.accountId,
+      );
       if (!answer.ok) return this.reply(res, parsed, answer.error);
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify(answer.body));
@@ -140,7 +155,10 @@ export class AuthorizingGateway {
     let responseBody = upstream.body;
     if (parsed.service === 'streams') this.rememberIterators(parsed, responseBody);
     if (limits.kind === 'partial' && upstream.status === 200) {
-      const merged = JSON.parse(responseBody.toString('utf8') || '{}') as { Successful?: unknown[]; Failed?: unknown[] };
+      const merged = JSON.parse(responseBody.toString('utf8') || '{}') as {
+        Successful?: unknown[];
+        Failed?: unknown[];
+      };
       merged.Failed = [...(merged.Failed ?? []), ...limits.failed];
       responseBody = Buffer.from(JSON.stringify(merged), 'utf8');
     }
@@ -165,7 +183,9 @@ export class AuthorizingGateway {
       if (denial) return accessDenied(parsed.service, denial.message, false);
     }
     for (const { check, via } of this.kmsChecks(parsed)) {
-      const denial = this.authorize(caller, check, { 'kms:viaservice': `${via}.${this.options.region}.amazonaws.com` });
+      const denial = this.authorize(caller, check, {
+        'kms:viaservice': `${via}.${this.options.region}.amazonaws.com`,
+      });
       if (denial) return accessDenied(parsed.service, denial.message, true);
     }
     return undefined;
@@ -181,7 +201,8 @@ export class AuthorizingGateway {
       if (!keyArn) return [];
       if (parsed.operation === 'SendMessage' || parsed.operation === 'SendMessageBatch')
         return [{ check: { action: 'kms:GenerateDataKey', resource: keyArn }, via: 'sqs' }];
-      if (parsed.operation === 'ReceiveMessage') return [{ check: { action: 'kms:Decrypt', resource: keyArn }, via: 'sqs' }];
+      if (parsed.operation === 'ReceiveMessage')
+        return [{ check: { action: 'kms:Decrypt', resource: keyArn }, via: 'sqs' }];
       return [];
     }
     if (parsed.service === 'sns' && (parsed.operation === 'Publish' || parsed.operation === 'PublishBatch')) {
@@ -189,7 +210,10 @@ export class AuthorizingGateway {
       const key = model.topics.get(topicArn)?.kmsKeyArn;
       const keyArn = key ? (model.keyArn(key) ?? key) : undefined;
       if (!keyArn) return [];
-      return ['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({ check: { action, resource: keyArn }, via: 'sns' }));
+      return ['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({
+        check: { action, resource: keyArn },
+        via: 'sns',
+      }));
     }
     return [];
   }
@@ -206,7 +230,8 @@ export class AuthorizingGateway {
       parsed.operation === 'GetShardIterator'
         ? String(parsed.json.StreamArn ?? '')
         : this.iteratorStreams.get(String(parsed.json.ShardIterator ?? ''));
-    if (parsed.operation === 'GetRecords') this.iteratorStreams.delete(String(parsed.json.ShardIterator ?? ''));
+    if (parsed.operation === 'GetRecords')
+      this.iteratorStreams.delete(String(parsed.json.ShardIterator ?? ''));
     const next = out.ShardIterator ?? out.NextShardIterator;
     if (stream && next) this.iteratorStreams.set(next, stream);
   }
@@ -243,7 +268,11 @@ export class AuthorizingGateway {
             reject(error);
             return;
           }
-          resolve({ status: response.statusCode ?? 502, headers: response.headers, body: Buffer.concat(chunks) });
+          resolve({
+            status: response.statusCode ?? 502,
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+          });
         },
       );
       outgoing.on('error', reject);

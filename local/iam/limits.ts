@@ -5,7 +5,12 @@
  */
 import type { ServiceError } from './aws-errors';
 import type { ParsedRequest } from './requests';
-import { type QueueSettings, queueArnFromUrl, type SecurityModel, type TopicSettings } from './security-model';
+import {
+  type QueueSettings,
+  queueArnFromUrl,
+  type SecurityModel,
+  type TopicSettings,
+} from './security-model';
 
 export const MAX_MESSAGE_ATTRIBUTES = 10;
 export const MAX_BATCH_ENTRIES = 10;
@@ -29,13 +34,13 @@ function messageBytes(message: MessageShape): number {
 }
 
 function jsonAttributes(value: unknown): MessageShape['attributes'] {
-  return Object.entries((value ?? {}) as Record<string, { DataType?: string; StringValue?: string; BinaryValue?: string }>).map(
-    ([name, v]) => ({
-      name,
-      type: String(v.DataType ?? ''),
-      value: v.BinaryValue !== undefined ? Buffer.from(v.BinaryValue, 'base64') : String(v.StringValue ?? ''),
-    }),
-  );
+  return Object.entries(
+    (value ?? {}) as Record<string, { DataType?: string; StringValue?: string; BinaryValue?: string }>,
+  ).map(([name, v]) => ({
+    name,
+    type: String(v.DataType ?? ''),
+    value: v.BinaryValue !== undefined ? Buffer.from(v.BinaryValue, 'base64') : String(v.StringValue ?? ''),
+  }));
 }
 
 /** `MessageAttributes.entry.N.*` (SNS query protocol) under `prefix`. */
@@ -69,14 +74,23 @@ function messageProblem(
   const max = settings?.maximumMessageSize;
   if (max !== undefined && messageBytes(message) > max) {
     return service === 'sqs'
-      ? { code: invalid, message: `One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes.` }
-      : { code: invalid, message: `Invalid parameter: Message too long (${messageBytes(message)} bytes; this topic accepts at most ${max})` };
+      ? {
+          code: invalid,
+          message: `One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes.`,
+        }
+      : {
+          code: invalid,
+          message: `Invalid parameter: Message too long (${messageBytes(message)} bytes; this topic accepts at most ${max})`,
+        };
   }
   if (settings?.fifo) {
     if (message.groupId === undefined || message.groupId === '') {
       return service === 'sqs'
         ? { code: 'MissingParameter', message: 'The request must contain the parameter MessageGroupId.' }
-        : { code: invalid, message: 'Invalid parameter: The MessageGroupId parameter is required for FIFO topics' };
+        : {
+            code: invalid,
+            message: 'Invalid parameter: The MessageGroupId parameter is required for FIFO topics',
+          };
     }
     if (!MESSAGE_GROUP_ID.test(message.groupId)) {
       return {
@@ -92,12 +106,21 @@ export type LimitOutcome =
   | { readonly kind: 'ok' }
   | { readonly kind: 'reject'; readonly error: ServiceError }
   /** SQS batches: these entries fail (as AWS fails them one by one); the rest go ahead. */
-  | { readonly kind: 'partial'; readonly failed: { Id: string; Code: string; Message: string; SenderFault: true }[]; readonly keptBody: string };
+  | {
+      readonly kind: 'partial';
+      readonly failed: { Id: string; Code: string; Message: string; SenderFault: true }[];
+      readonly keptBody: string;
+    };
 
 export function checkLimits(request: ParsedRequest, model: SecurityModel, region: string): LimitOutcome {
-  if (request.service === 'sqs' && (request.operation === 'SendMessage' || request.operation === 'SendMessageBatch')) {
+  if (
+    request.service === 'sqs' &&
+    (request.operation === 'SendMessage' || request.operation === 'SendMessageBatch')
+  ) {
     const url = String(request.json.QueueUrl ?? '');
-    const settings: QueueSettings | undefined = model.queues.get(queueArnFromUrl(url, region, model.accountId));
+    const settings: QueueSettings | undefined = model.queues.get(
+      queueArnFromUrl(url, region, model.accountId),
+    );
     if (request.operation === 'SendMessage') {
       const problem = messageProblem('sqs', shapeOfJson(request.json), settings);
       return problem ? { kind: 'reject', error: problem } : { kind: 'ok' };
@@ -128,13 +151,22 @@ export function checkLimits(request: ParsedRequest, model: SecurityModel, region
     const failed: { Id: string; Code: string; Message: string; SenderFault: true }[] = [];
     const kept = entries.filter((entry) => {
       const problem = messageProblem('sqs', shapeOfJson(entry), settings);
-      if (problem) failed.push({ Id: String(entry.Id), Code: problem.code, Message: problem.message, SenderFault: true });
+      if (problem)
+        failed.push({
+          Id: String(entry.Id),
+          Code: problem.code,
+          Message: problem.message,
+          SenderFault: true,
+        });
       return !problem;
     });
     if (failed.length === 0) return { kind: 'ok' };
     return { kind: 'partial', failed, keptBody: JSON.stringify({ ...request.json, Entries: kept }) };
   }
-  if (request.service === 'sns' && (request.operation === 'Publish' || request.operation === 'PublishBatch')) {
+  if (
+    request.service === 'sns' &&
+    (request.operation === 'Publish' || request.operation === 'PublishBatch')
+  ) {
     const topicArn = request.query.get('TopicArn') ?? request.query.get('TargetArn') ?? '';
     const settings: TopicSettings | undefined = model.topics.get(topicArn);
     const messages: MessageShape[] = [];
@@ -146,7 +178,10 @@ export function checkLimits(request: ParsedRequest, model: SecurityModel, region
       if (messages.length > MAX_BATCH_ENTRIES) {
         return {
           kind: 'reject',
-          error: { code: 'TooManyEntriesInBatchRequest', message: 'The batch request contains more entries than permissible.' },
+          error: {
+            code: 'TooManyEntriesInBatchRequest',
+            message: 'The batch request contains more entries than permissible.',
+          },
         };
       }
       const total = messages.reduce((sum, m) => sum + messageBytes(m), 0);
@@ -161,7 +196,11 @@ export function checkLimits(request: ParsedRequest, model: SecurityModel, region
       }
     }
     for (const message of messages) {
-      const problem = messageProblem('sns', message, settings ?? { fifo: topicArn.endsWith('.fifo'), maximumMessageSize: 262_144 });
+      const problem = messageProblem(
+        'sns',
+        message,
+        settings ?? { fifo: topicArn.endsWith('.fifo'), maximumMessageSize: 262_144 },
+      );
       if (problem) return { kind: 'reject', error: problem };
     }
   }

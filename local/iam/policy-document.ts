@@ -70,7 +70,12 @@ export function resourceMatches(statement: PolicyStatement, resource: string): b
 
 /** Who calls: a role's session, or an AWS service principal acting on its own (SNS delivering to SQS). */
 export type Caller =
-  | { readonly kind: 'role'; readonly roleArn: string; readonly sessionArn: string; readonly accountId: string }
+  | {
+      readonly kind: 'role';
+      readonly roleArn: string;
+      readonly sessionArn: string;
+      readonly accountId: string;
+    }
   | { readonly kind: 'service'; readonly service: string };
 
 /** Does a resource policy statement's Principal name the caller? */
@@ -109,7 +114,11 @@ export function canonicalArn(arn: string, region: string): string {
 /** The document with every Resource/NotResource passed through `canonicalArn`. */
 export function canonicalDocument(document: PolicyDocument, region: string): PolicyDocument {
   const fix = (value: string | string[] | undefined) =>
-    value === undefined ? undefined : Array.isArray(value) ? value.map((v) => canonicalArn(String(v), region)) : canonicalArn(String(value), region);
+    value === undefined
+      ? undefined
+      : Array.isArray(value)
+        ? value.map((v) => canonicalArn(String(v), region))
+        : canonicalArn(String(value), region);
   return {
     ...document,
     Statement: statementsOf(document).map((s) => ({

@@ -26,7 +26,10 @@ export interface ActionCheck {
 
 const SIGV4 = /Credential=([^/,\s]+)\/[^/]+\/[^/]+\/([^/]+)\/aws4_request/;
 
-export function parseRequest(headers: Record<string, string | string[] | undefined>, body: string): ParsedRequest {
+export function parseRequest(
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+): ParsedRequest {
   const authorization = String(headers.authorization ?? '');
   const signed = SIGV4.exec(authorization);
   const target = String(headers['x-amz-target'] ?? '');
@@ -82,10 +85,13 @@ export interface ResourceNames {
 /** The actions and resources a request needs, as IAM evaluates them. */
 export function requiredActions(request: ParsedRequest, names: ResourceNames): ActionCheck[] {
   const { region, accountId } = names;
-  const table = (name: unknown) => canonicalArn(
-    String(name).startsWith('arn:') ? String(name) : `arn:aws:dynamodb:${region}:${accountId}:table/${String(name)}`,
-    region,
-  );
+  const table = (name: unknown) =>
+    canonicalArn(
+      String(name).startsWith('arn:')
+        ? String(name)
+        : `arn:aws:dynamodb:${region}:${accountId}:table/${String(name)}`,
+      region,
+    );
   const op = request.operation;
   switch (request.service) {
     case 'sqs': {
@@ -99,20 +105,29 @@ export function requiredActions(request: ParsedRequest, names: ResourceNames): A
       return [{ action: `sqs:${SQS_ACTION[op] ?? op}`, resource }];
     }
     case 'sns': {
-      const arn = request.query.get('TopicArn') ?? request.query.get('TargetArn') ?? request.query.get('SubscriptionArn');
+      const arn =
+        request.query.get('TopicArn') ??
+        request.query.get('TargetArn') ??
+        request.query.get('SubscriptionArn');
       const topic = arn ? arn.split(':').slice(0, 6).join(':') : '*';
       return [{ action: `sns:${op === 'PublishBatch' ? 'Publish' : op}`, resource: topic }];
     }
     case 'dynamodb': {
       const json = request.json;
       if (op === 'BatchWriteItem' || op === 'BatchGetItem') {
-        return Object.keys((json.RequestItems ?? {}) as object).map((t) => ({ action: `dynamodb:${op}`, resource: table(t) }));
+        return Object.keys((json.RequestItems ?? {}) as object).map((t) => ({
+          action: `dynamodb:${op}`,
+          resource: table(t),
+        }));
       }
       if (op === 'TransactWriteItems' || op === 'TransactGetItems') {
         const checks: ActionCheck[] = [];
         for (const item of (json.TransactItems ?? []) as Record<string, { TableName?: string }>[]) {
           for (const [kind, detail] of Object.entries(item))
-            checks.push({ action: `dynamodb:${TRANSACT_ACTION[kind] ?? kind}`, resource: table(detail.TableName) });
+            checks.push({
+              action: `dynamodb:${TRANSACT_ACTION[kind] ?? kind}`,
+              resource: table(detail.TableName),
+            });
         }
         return checks;
       }
@@ -137,9 +152,13 @@ export function requiredActions(request: ParsedRequest, names: ResourceNames): A
       const parameterArn = (name: unknown) =>
         `arn:aws:ssm:${region}:${accountId}:parameter/${String(name).replace(/^\//, '')}`;
       if (op === 'GetParameters') {
-        return ((json.Names ?? []) as string[]).map((n) => ({ action: 'ssm:GetParameters', resource: parameterArn(n) }));
+        return ((json.Names ?? []) as string[]).map((n) => ({
+          action: 'ssm:GetParameters',
+          resource: parameterArn(n),
+        }));
       }
-      if (op === 'GetParametersByPath') return [{ action: 'ssm:GetParametersByPath', resource: parameterArn(json.Path) }];
+      if (op === 'GetParametersByPath')
+        return [{ action: 'ssm:GetParametersByPath', resource: parameterArn(json.Path) }];
       if (json.Name !== undefined) return [{ action: `ssm:${op}`, resource: parameterArn(json.Name) }];
       return [{ action: `ssm:${op}`, resource: '*' }];
     }

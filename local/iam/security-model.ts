@@ -4,8 +4,8 @@
  * gateway enforces. Filled by the deployer as it walks each stack's resources.
  */
 import { createHash } from 'node:crypto';
-import type { DeployedResource, ResourceContext } from '../template/resources/context';
 import { NAME_LIMITS, physicalName } from '../template/names';
+import type { DeployedResource, ResourceContext } from '../template/resources/context';
 import type { PolicySet } from './authorizer';
 import { canonicalDocument, type NamedPolicy, type PolicyDocument } from './policy-document';
 
@@ -34,7 +34,8 @@ export interface RoleInfo {
 /** SQS- or AWS-managed encryption needs no permission on a key the template can grant. */
 function customerManagedKey(value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
-  if (value === 'alias/aws/sqs' || value === 'alias/aws/sns' || value.startsWith('alias/aws/')) return undefined;
+  if (value === 'alias/aws/sqs' || value === 'alias/aws/sns' || value.startsWith('alias/aws/'))
+    return undefined;
   return value;
 }
 
@@ -78,8 +79,14 @@ export class SecurityModel {
             : physicalName(ctx.stack.stackName, ctx.logicalId, NAME_LIMITS.function);
         const arn = `arn:aws:iam::${this.accountId}:role${typeof props.Path === 'string' ? props.Path : '/'}${name}`;
         const policies: NamedPolicy[] = [];
-        for (const inline of (props.Policies ?? []) as { PolicyName?: string; PolicyDocument: PolicyDocument }[])
-          policies.push({ source: source(`inline policy ${inline.PolicyName} of role`), document: canonicalDocument(inline.PolicyDocument, ctx.region) });
+        for (const inline of (props.Policies ?? []) as {
+          PolicyName?: string;
+          PolicyDocument: PolicyDocument;
+        }[])
+          policies.push({
+            source: source(`inline policy ${inline.PolicyName} of role`),
+            document: canonicalDocument(inline.PolicyDocument, ctx.region),
+          });
         for (const managed of (props.ManagedPolicyArns ?? []) as string[]) {
           if (String(managed).includes(':iam::aws:policy/')) {
             this.notes.push(
@@ -89,38 +96,85 @@ export class SecurityModel {
         }
         this.roles.set(arn, { arn, name, policies });
         this.roleNames.set(name, arn);
-        return { logicalId: ctx.logicalId, type: ctx.type, physicalName: name, ref: name, attributes: { Arn: arn, RoleId: name } };
+        return {
+          logicalId: ctx.logicalId,
+          type: ctx.type,
+          physicalName: name,
+          ref: name,
+          attributes: { Arn: arn, RoleId: name },
+        };
       }
       case 'AWS::IAM::Policy':
       case 'AWS::IAM::ManagedPolicy': {
         const name = String(props.PolicyName ?? props.ManagedPolicyName ?? ctx.logicalId);
-        const policy: NamedPolicy = { source: source('identity-based policy'), document: canonicalDocument(props.PolicyDocument as PolicyDocument, ctx.region) };
+        const policy: NamedPolicy = {
+          source: source('identity-based policy'),
+          document: canonicalDocument(props.PolicyDocument as PolicyDocument, ctx.region),
+        };
         for (const roleRef of (props.Roles ?? []) as string[]) {
-          const arn = this.roleNames.get(String(roleRef)) ?? this.roleNames.get(String(roleRef).split('/').pop() ?? '');
+          const arn =
+            this.roleNames.get(String(roleRef)) ?? this.roleNames.get(String(roleRef).split('/').pop() ?? '');
           const role = arn ? this.roles.get(arn) : undefined;
           if (role) role.policies.push(policy);
-          else ctx.warn(`${ctx.logicalId}: role ${roleRef} is not in the app; its policy is not enforced locally.`);
+          else
+            ctx.warn(
+              `${ctx.logicalId}: role ${roleRef} is not in the app; its policy is not enforced locally.`,
+            );
         }
         const arn = `arn:aws:iam::${this.accountId}:policy/${name}`;
-        return { logicalId: ctx.logicalId, type: ctx.type, physicalName: name, ref: ctx.type === 'AWS::IAM::Policy' ? name : arn, attributes: { PolicyArn: arn } };
+        return {
+          logicalId: ctx.logicalId,
+          type: ctx.type,
+          physicalName: name,
+          ref: ctx.type === 'AWS::IAM::Policy' ? name : arn,
+          attributes: { PolicyArn: arn },
+        };
       }
       case 'AWS::SQS::QueuePolicy': {
-        const policy: NamedPolicy = { source: source('queue policy'), document: canonicalDocument(props.PolicyDocument as PolicyDocument, ctx.region) };
-        for (const url of (props.Queues ?? []) as string[]) this.attach(queueArnFromUrl(String(url), ctx.region, this.accountId), policy);
-        return { logicalId: ctx.logicalId, type: ctx.type, physicalName: ctx.logicalId, ref: ctx.logicalId, attributes: {} };
+        const policy: NamedPolicy = {
+          source: source('queue policy'),
+          document: canonicalDocument(props.PolicyDocument as PolicyDocument, ctx.region),
+        };
+        for (const url of (props.Queues ?? []) as string[])
+          this.attach(queueArnFromUrl(String(url), ctx.region, this.accountId), policy);
+        return {
+          logicalId: ctx.logicalId,
+          type: ctx.type,
+          physicalName: ctx.logicalId,
+          ref: ctx.logicalId,
+          attributes: {},
+        };
       }
       case 'AWS::SNS::TopicPolicy': {
-        const policy: NamedPolicy = { source: source('topic policy'), document: canonicalDocument(props.PolicyDocument as PolicyDocument, ctx.region) };
+        const policy: NamedPolicy = {
+          source: source('topic policy'),
+          document: canonicalDocument(props.PolicyDocument as PolicyDocument, ctx.region),
+        };
         for (const arn of (props.Topics ?? []) as string[]) this.attach(String(arn), policy);
-        return { logicalId: ctx.logicalId, type: ctx.type, physicalName: ctx.logicalId, ref: ctx.logicalId, attributes: {} };
+        return {
+          logicalId: ctx.logicalId,
+          type: ctx.type,
+          physicalName: ctx.logicalId,
+          ref: ctx.logicalId,
+          attributes: {},
+        };
       }
       case 'AWS::KMS::Key': {
         // A stable, key-id-shaped id from the stack and logical id (real ids are UUIDs).
         const hex = createHash('sha256').update(`${ctx.stack.stackName}/${ctx.logicalId}`).digest('hex');
         const keyId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
         const arn = `arn:aws:kms:${ctx.region}:${this.accountId}:key/${keyId}`;
-        this.keyPolicies.set(arn, { source: source('key policy of'), document: props.KeyPolicy as PolicyDocument });
-        return { logicalId: ctx.logicalId, type: ctx.type, physicalName: keyId, ref: keyId, attributes: { Arn: arn, KeyId: keyId } };
+        this.keyPolicies.set(arn, {
+          source: source('key policy of'),
+          document: props.KeyPolicy as PolicyDocument,
+        });
+        return {
+          logicalId: ctx.logicalId,
+          type: ctx.type,
+          physicalName: keyId,
+          ref: keyId,
+          attributes: { Arn: arn, KeyId: keyId },
+        };
       }
       case 'AWS::KMS::Alias': {
         const aliasName = String(props.AliasName);
@@ -129,7 +183,13 @@ export class SecurityModel {
           this.aliases.set(aliasName, target);
           this.aliases.set(`arn:aws:kms:${ctx.region}:${this.accountId}:${aliasName}`, target);
         }
-        return { logicalId: ctx.logicalId, type: ctx.type, physicalName: aliasName, ref: aliasName, attributes: {} };
+        return {
+          logicalId: ctx.logicalId,
+          type: ctx.type,
+          physicalName: aliasName,
+          ref: aliasName,
+          attributes: {},
+        };
       }
       default:
         throw new Error(`SecurityModel cannot define ${ctx.type}.`);
@@ -144,12 +204,16 @@ export class SecurityModel {
         arn,
         fifo: props.FifoQueue === true || props.FifoQueue === 'true',
         maximumMessageSize:
-          props.MaximumMessageSize === undefined ? SQS_DEFAULT_MAXIMUM_MESSAGE_SIZE : Number(props.MaximumMessageSize),
+          props.MaximumMessageSize === undefined
+            ? SQS_DEFAULT_MAXIMUM_MESSAGE_SIZE
+            : Number(props.MaximumMessageSize),
         kmsKeyArn: customerManagedKey(props.KmsMasterKeyId),
       });
     } else if (ctx.type === 'AWS::SNS::Topic') {
       const arn = String(created.attributes.TopicArn);
-      const size = props.MaximumMessageSize ?? (props.Attributes as Record<string, unknown> | undefined)?.MaximumMessageSize;
+      const size =
+        props.MaximumMessageSize ??
+        (props.Attributes as Record<string, unknown> | undefined)?.MaximumMessageSize;
       this.topics.set(arn, {
         arn,
         fifo: props.FifoTopic === true || props.FifoTopic === 'true',
@@ -186,7 +250,10 @@ export class SecurityModel {
 
 /** `http://host/000000000000/orders` -> `arn:aws:sqs:<region>:000000000000:orders`. */
 export function queueArnFromUrl(url: string, region: string, accountId: string): string {
-  const parts = url.replace(/^https?:\/\/[^/]+/, '').split('/').filter(Boolean);
+  const parts = url
+    .replace(/^https?:\/\/[^/]+/, '')
+    .split('/')
+    .filter(Boolean);
   const name = parts[parts.length - 1] ?? url;
   const account = parts.length >= 2 ? parts[parts.length - 2]! : accountId;
   return `arn:aws:sqs:${region}:${account}:${name}`;

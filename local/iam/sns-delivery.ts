@@ -5,16 +5,17 @@
  * so a denied subscription is re-pointed at a holding queue; what arrives there goes where AWS
  * sends a failed delivery: the subscription's dead-letter queue, or nowhere (counted as dropped).
  */
+
+import { type SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import {
-  type Message,
   CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
+  type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import type { Inventory, SubscriptionInfo } from '../template/resources/context';
 import type { AuthorizingGateway, Denial } from './gateway';
 import type { SecurityModel } from './security-model';
@@ -40,13 +41,21 @@ export function deliveryDenial(
   region: string,
 ): Denial | undefined {
   const context = { 'aws:sourcearn': subscription.topicArn };
-  const denial = gateway.authorize(SNS, { action: 'sqs:SendMessage', resource: subscription.endpoint }, context);
+  const denial = gateway.authorize(
+    SNS,
+    { action: 'sqs:SendMessage', resource: subscription.endpoint },
+    context,
+  );
   if (denial) return denial;
   const key = model.queues.get(subscription.endpoint)?.kmsKeyArn;
   const keyArn = key ? (model.keyArn(key) ?? key) : undefined;
   if (!keyArn) return undefined;
   for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
-    const kms = gateway.authorize(SNS, { action, resource: keyArn }, { ...context, 'kms:viaservice': `sqs.${region}.amazonaws.com` });
+    const kms = gateway.authorize(
+      SNS,
+      { action, resource: keyArn },
+      { ...context, 'kms:viaservice': `sqs.${region}.amazonaws.com` },
+    );
     if (kms) return kms;
   }
   return undefined;
@@ -104,7 +113,11 @@ export class UndeliverableSubscriptions {
     await Promise.allSettled(this.loops);
   }
 
-  private async drain(holdingUrl: string, subscription: SubscriptionInfo, stats: UndeliverableStats): Promise<void> {
+  private async drain(
+    holdingUrl: string,
+    subscription: SubscriptionInfo,
+    stats: UndeliverableStats,
+  ): Promise<void> {
     const dlq = subscription.deadLetterTargetArn
       ? this.inventory.queues.find((q) => q.arn === subscription.deadLetterTargetArn)
       : undefined;
@@ -145,7 +158,9 @@ export class UndeliverableSubscriptions {
         } else {
           stats.dropped += 1;
         }
-        await this.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: holdingUrl, ReceiptHandle: message.ReceiptHandle }));
+        await this.clients.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: holdingUrl, ReceiptHandle: message.ReceiptHandle }),
+        );
       }
     }
   }

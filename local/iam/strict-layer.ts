@@ -22,6 +22,8 @@ export interface StrictLayerOptions {
   readonly accountId: string;
   /** @default true; `--no-iam` turns it off */
   readonly enforceIam?: boolean;
+  /** Told each denial (once per principal, action and resource) and each unsupported condition, as they happen. */
+  readonly log?: (line: string) => void;
   /** Keep SSM parameters in this process (embedded emulators) instead of at an upstream that serves SSM. */
   readonly localSsm: boolean;
 }
@@ -49,7 +51,11 @@ export class StrictLayer {
       credentials: this.credentials,
       enforce: this.enforcing,
       ssm: memory,
-      onUnsupported: (message) => this.unsupportedConditions.push(message),
+      onUnsupported: (message) => {
+        this.unsupportedConditions.push(message);
+        options.log?.(`WARNING: ${message}`);
+      },
+      onDenial: (denial) => options.log?.(`ACCESS DENIED: ${denial.message}`),
     });
   }
 
@@ -71,6 +77,7 @@ export class StrictLayer {
   /** Re-points SNS subscriptions whose delivery AWS would deny (after every stack is deployed). */
   async afterDeploy(clients: { sqs: SQSClient; sns: SNSClient }, inventory: Inventory): Promise<void> {
     if (!this.enforcing) return;
+    for (const note of this.model.notes) this.options.log?.(`WARNING: ${note}`);
     this.undeliverable = new UndeliverableSubscriptions(clients, inventory);
     await this.undeliverable.install(this.gateway, this.model, this.options.region);
   }

@@ -23,7 +23,11 @@ function missing(name: string, where: string): TemplateResolutionError {
 }
 
 /** Replaces every `{{resolve:ssm:...}}` in `value` (deeply). */
-export async function resolveSsmReferences(value: unknown, store: ParameterStore, where: string): Promise<unknown> {
+export async function resolveSsmReferences(
+  value: unknown,
+  store: ParameterStore,
+  where: string,
+): Promise<unknown> {
   if (typeof value === 'string') {
     const names = [...value.matchAll(DYNAMIC)].map((m) => m[1]!);
     if (names.length === 0) return value;

@@ -56,7 +56,11 @@ export class RemoteParameterStore implements ParameterStore {
   private readonly client: SSMClient;
 
   constructor(endpoint: string, region: string) {
-    this.client = new SSMClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    this.client = new SSMClient({
+      endpoint,
+      region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
   }
 
   async get(name: string): Promise<StoredParameter | undefined> {
@@ -77,7 +81,9 @@ export class RemoteParameterStore implements ParameterStore {
   }
 
   async put(name: string, value: string, type: StoredParameter['type'], overwrite: boolean): Promise<number> {
-    const out = await this.client.send(new PutParameterCommand({ Name: name, Value: value, Type: type, Overwrite: overwrite }));
+    const out = await this.client.send(
+      new PutParameterCommand({ Name: name, Value: value, Type: type, Overwrite: overwrite }),
+    );
     return Number(out.Version ?? 1);
   }
 

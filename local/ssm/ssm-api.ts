@@ -3,9 +3,15 @@
  * PutParameter), answered from a MemoryParameterStore in SSM's JSON wire format.
  */
 import type { ServiceError } from '../iam/aws-errors';
-import { type MemoryParameterStore, ParameterAlreadyExistsError, type StoredParameter } from './parameter-store';
+import {
+  type MemoryParameterStore,
+  ParameterAlreadyExistsError,
+  type StoredParameter,
+} from './parameter-store';
 
-export type SsmAnswer = { readonly ok: true; readonly body: unknown } | { readonly ok: false; readonly error: ServiceError };
+export type SsmAnswer =
+  | { readonly ok: true; readonly body: unknown }
+  | { readonly ok: false; readonly error: ServiceError };
 
 function wire(p: StoredParameter, region: string, accountId: string): Record<string, unknown> {
   return {
@@ -30,7 +36,8 @@ export async function answerSsm(
     case 'GetParameter': {
       const name = String(input.Name ?? '');
       const found = await store.get(name);
-      if (!found) return { ok: false, error: { code: 'ParameterNotFound', message: `Parameter ${name} not found.` } };
+      if (!found)
+        return { ok: false, error: { code: 'ParameterNotFound', message: `Parameter ${name} not found.` } };
       return { ok: true, body: { Parameter: wire(found, region, accountId) } };
     }
     case 'GetParameters': {
@@ -38,7 +45,10 @@ export async function answerSsm(
       if (names.length > 10) {
         return {
           ok: false,
-          error: { code: 'ValidationException', message: `1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10` },
+          error: {
+            code: 'ValidationException',
+            message: `1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10`,
+          },
         };
       }
       const parameters: Record<string, unknown>[] = [];

@@ -174,8 +174,7 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
     getAtt: (id, attribute) => {
       const resource = resourceOf(id);
       if (attribute in resource.attributes) return resource.attributes[attribute];
-      if (!supportedTypes.includes(resource.type))
-        return `${resource.physicalName}.${attribute}`;
+      if (!supportedTypes.includes(resource.type)) return `${resource.physicalName}.${attribute}`;
       throw new TemplateResolutionError(
         `Fn::GetAtt ${id}.${attribute}: ${resource.type} has only ${Object.keys(resource.attributes).join(', ')} locally.`,
       );
@@ -188,16 +187,12 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
     return condition === undefined || resolver.condition(condition);
   };
   for (const [id, resource] of Object.entries(resources)) {
-    if (SILENT_TYPES.has(resource.Type) || supportedTypes.includes(resource.Type))
-      continue;
+    if (SILENT_TYPES.has(resource.Type) || supportedTypes.includes(resource.Type)) continue;
     if (!active(id)) continue;
     unsupported.set(resource.Type, [...(unsupported.get(resource.Type) ?? []), id]);
   }
 
-  const order = creationOrder(
-    resources,
-    (id) => supportedTypes.includes(resources[id]!.Type) && active(id),
-  );
+  const order = creationOrder(resources, (id) => supportedTypes.includes(resources[id]!.Type) && active(id));
   for (const logicalId of order) {
     const resource = resources[logicalId]!;
     const cdkPath = resource.Metadata?.['aws:cdk:path'];
@@ -246,10 +241,18 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
         }
         case 'AWS::SSM::Parameter': {
           const name =
-            props.Name !== undefined ? String(props.Name) : `CFN-${physicalName(stack.stackName, logicalId, 100)}`;
+            props.Name !== undefined
+              ? String(props.Name)
+              : `CFN-${physicalName(stack.stackName, logicalId, 100)}`;
           const type = String(props.Type ?? 'String') as 'String' | 'StringList';
           await options.parameters!.put(name, String(props.Value), type, true);
-          created = { logicalId, type: resource.Type, physicalName: name, ref: name, attributes: { Type: type, Value: props.Value } };
+          created = {
+            logicalId,
+            type: resource.Type,
+            physicalName: name,
+            ref: name,
+            attributes: { Type: type, Value: props.Value },
+          };
           break;
         }
         case 'AWS::Events::Rule': {
