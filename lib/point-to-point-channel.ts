@@ -4,7 +4,7 @@
  */
 import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -122,11 +122,32 @@ abstract class PointToPointChannelBase extends Construct implements IPointToPoin
   }
 
   grantSend(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grantSendMessages(grantee);
+    // Explicit key actions instead of grantSendMessages, which grants the wildcards
+    // kms:ReEncrypt* and kms:GenerateDataKey*: SQS needs GenerateDataKey and Decrypt to send.
+    const grant = this.grantQueue(grantee, ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']);
+    this.queue.encryptionMasterKey?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    return grant;
   }
 
   grantConsume(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grantConsumeMessages(grantee);
+    const grant = this.grantQueue(grantee, [
+      'sqs:ReceiveMessage',
+      'sqs:ChangeMessageVisibility',
+      'sqs:GetQueueUrl',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+    ]);
+    this.queue.encryptionMasterKey?.grant(grantee, 'kms:Decrypt');
+    return grant;
+  }
+
+  private grantQueue(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    return iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions,
+      resourceArns: [this.queue.queueArn],
+      resource: this.queue,
+    });
   }
 
   bindProducer(fn: lambda.Function): iam.Grant {
