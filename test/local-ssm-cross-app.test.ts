@@ -9,6 +9,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetParameterCommand,
+  GetParametersByPathCommand,
+  GetParametersCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { App, CfnOutput, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -125,6 +132,40 @@ describe('SSM parameters and the cross-app channel import', () => {
         new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2 }),
       );
       expect(received.Messages?.[0]?.Body).toBe('from the importer');
+    } finally {
+      client.destroy();
+    }
+  });
+
+  test('PutParameter, GetParameters and GetParametersByPath answer as SSM does', async () => {
+    const client = new SSMClient({
+      region: 'us-east-1',
+      endpoint: exporter.endpoints.snsSqs,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      const path = `/${uniqueName('ssm-api')}`;
+      expect(
+        (await client.send(new PutParameterCommand({ Name: `${path}/a`, Value: '1', Type: 'String' })))
+          .Version,
+      ).toBe(1);
+      const again = await client
+        .send(new PutParameterCommand({ Name: `${path}/a`, Value: '2', Type: 'String' }))
+        .catch((e) => e);
+      expect(again.name).toBe('ParameterAlreadyExists');
+      await client.send(
+        new PutParameterCommand({ Name: `${path}/a`, Value: '2', Type: 'String', Overwrite: true }),
+      );
+      await client.send(new PutParameterCommand({ Name: `${path}/deeper/b`, Value: '3', Type: 'String' }));
+      const some = await client.send(new GetParametersCommand({ Names: [`${path}/a`, `${path}/missing`] }));
+      expect(some.Parameters?.map((p) => [p.Name, p.Value, p.Version])).toEqual([[`${path}/a`, '2', 2]]);
+      expect(some.InvalidParameters).toEqual([`${path}/missing`]);
+      const shallow = await client.send(new GetParametersByPathCommand({ Path: path }));
+      expect(shallow.Parameters?.map((p) => p.Name)).toEqual([`${path}/a`]);
+      const deep = await client.send(new GetParametersByPathCommand({ Path: path, Recursive: true }));
+      expect(deep.Parameters?.map((p) => p.Name).sort()).toEqual([`${path}/a`, `${path}/deeper/b`]);
+      const missing = await client.send(new GetParameterCommand({ Name: `${path}/missing` })).catch((e) => e);
+      expect(missing.name).toBe('ParameterNotFound');
     } finally {
       client.destroy();
     }
