@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   type MessageAttributeValue,
@@ -195,6 +195,13 @@ describe('denials in AWS error shapes', () => {
       expect(error.name).toBe('AccessDeniedException');
     }
     expect(cloud.strict!.unsupportedConditions.filter((m) => m.includes('DateGreaterThan'))).toHaveLength(1);
+  });
+});
+
+describe('credentials', () => {
+  test('any access key sees the same tables (DynamoDB Local runs with -sharedDb)', async () => {
+    const { TableNames } = await signingWith('AKIASOMEONEELSE').dynamodb.send(new ListTablesCommand({}));
+    expect(TableNames).toContain(o.TableName);
   });
 });
 

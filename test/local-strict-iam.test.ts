@@ -139,6 +139,8 @@ describe('IAM, resource and key policies in the local cloud', () => {
           .Properties.PolicyDocument as { Statement: Statement[] };
         queuePolicy.Statement = queuePolicy.Statement.filter((s) => s.Effect !== 'Allow');
       }),
+      // Notifications is four hops from place-order; on a loaded machine that takes a while.
+      40_000,
     );
     const putItem = denials.find((d) => d.action === 'dynamodb:PutItem');
     expect(putItem?.principal).toMatch(/assumed-role\/.*NotificationsHandlerServiceRole/);
@@ -164,14 +166,19 @@ describe('IAM, resource and key policies in the local cloud', () => {
     expect(result.ordersCompleted).toBe(2);
   }, 180_000);
 
-  test('without the stream read permissions, the relay mapping is denied reading the stream', async () => {
+  test("without the stream read permissions, or a consumer's sqs:ReceiveMessage, the mappings are denied polling", async () => {
     const { denials, result } = await run(
-      assemblyWith((t) =>
+      assemblyWith((t) => {
         dropActions(rolePolicy(t, 'OrderOutboxRelayRole'), (a) =>
           ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'].includes(a),
-        ),
-      ),
+        );
+        dropActions(rolePolicy(t, 'KitchenHandlerServiceRole'), (a) => a === 'sqs:ReceiveMessage');
+      }),
     );
+    // The SQS mapping polls with the function's role, as in AWS.
+    const receive = denials.find((d) => d.action === 'sqs:ReceiveMessage');
+    expect(receive?.principal).toMatch(/assumed-role\/.*KitchenHandlerServiceRole/);
+    expect(receive?.resource).toBe('arn:aws:sqs:us-east-1:000000000000:kitchen-commands');
     const denial = denials.find((d) =>
       /^dynamodb:(DescribeStream|GetShardIterator|GetRecords)$/.test(d.action),
     );
