@@ -16,7 +16,7 @@ import {
 import { freePort, LOOPBACK } from '../ports';
 import type { MemoryParameterStore } from '../ssm/parameter-store';
 import { answerSsm } from '../ssm/ssm-api';
-import { type AuthorizationRequest, Authorizer } from './authorizer';
+import { type AuthorizationRequest, Authorizer, type Decision } from './authorizer';
 import { accessDenied, type ServiceError, wireError } from './aws-errors';
 import type { CredentialRegistry, FunctionIdentity } from './credentials';
 import { checkLimits } from './limits';
@@ -60,6 +60,7 @@ export class AuthorizingGateway {
   readonly denials = new Map<string, Denial>();
   private readonly authorizer: Authorizer;
   private readonly iteratorStreams = new Map<string, string>();
+  private readonly decisions = new Map<string, Decision>();
   private server?: Server;
   // Reused connections: a new TCP connection per forwarded call would cost more than the call.
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 128 });
@@ -109,7 +110,13 @@ export class AuthorizingGateway {
     ]);
     const roleArn = caller.kind === 'role' ? caller.roleArn : undefined;
     const request: AuthorizationRequest = { caller, action: check.action, resource: check.resource, context };
-    const decision = this.authorizer.decide(request, this.options.model.policiesFor(roleArn, check.resource));
+    // Policies do not change after deployment, so one decision per caller, action, resource and context holds.
+    const cacheKey = `${caller.kind === 'role' ? caller.sessionArn : caller.service}\0${check.action}\0${check.resource}\0${[...context].join('\0')}`;
+    let decision = this.decisions.get(cacheKey);
+    if (!decision) {
+      decision = this.authorizer.decide(request, this.options.model.policiesFor(roleArn, check.resource));
+      this.decisions.set(cacheKey, decision);
+    }
     if (decision.allowed) return undefined;
     const principal = caller.kind === 'role' ? caller.sessionArn : caller.service;
     const message = `User: ${principal} is not authorized to perform: ${check.action} on resource: ${check.resource} ${decision.reason}`;
