@@ -5,7 +5,7 @@
  * so a denied subscription is re-pointed at a holding queue; what arrives there goes where AWS
  * sends a failed delivery: the subscription's dead-letter queue, or nowhere (counted as dropped).
  */
-
+import { randomBytes } from 'node:crypto';
 import { type SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -79,7 +79,8 @@ export class UndeliverableSubscriptions {
       if (!denial) continue;
       await this.clients.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscription.arn }));
       const fifo = subscription.topicArn.endsWith('.fifo');
-      const name = `switchyard-undeliverable-${this.stats.length}${fifo ? '.fifo' : ''}`;
+      // Unique per cloud: several local clouds may share one SNS/SQS endpoint.
+      const name = `switchyard-undeliverable-${randomBytes(4).toString('hex')}-${this.stats.length}${fifo ? '.fifo' : ''}`;
       const { QueueUrl } = await this.clients.sqs.send(
         new CreateQueueCommand({ QueueName: name, Attributes: fifo ? { FifoQueue: 'true' } : {} }),
       );
