@@ -11,6 +11,7 @@ import { DynamoDBClient, ListTablesCommand, PutItemCommand } from '@aws-sdk/clie
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   type MessageAttributeValue,
+  ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
@@ -66,7 +67,31 @@ function synthesize(): string {
       conditions: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } },
     }),
   );
+  // Subscriptions whose queues have no policy letting SNS send: one without, one with a DLQ.
+  const deniedTopic = new sns.Topic(stack, 'DeniedTopic');
+  const unreachable = new sqs.Queue(stack, 'Unreachable');
+  const unreachableDlq = new sqs.Queue(stack, 'UnreachableDlq');
+  new sns.Subscription(stack, 'NoDlqSubscription', {
+    topic: deniedTopic,
+    protocol: sns.SubscriptionProtocol.SQS,
+    endpoint: unreachable.queueArn,
+    rawMessageDelivery: true,
+  });
+  const withDlq = new sqs.Queue(stack, 'UnreachableWithDlq');
+  new sns.Subscription(stack, 'DlqSubscription', {
+    topic: deniedTopic,
+    protocol: sns.SubscriptionProtocol.SQS,
+    endpoint: withDlq.queueArn,
+    rawMessageDelivery: true,
+    deadLetterQueue: unreachableDlq,
+  });
   const out = (id: string, value: string) => new CfnOutput(stack, id, { value });
+  out('DeniedTopicArn', deniedTopic.topicArn);
+  out('UnreachableUrl', unreachable.queueUrl);
+  out('UnreachableArn', unreachable.queueArn);
+  out('UnreachableWithDlqUrl', withDlq.queueUrl);
+  out('UnreachableWithDlqArn', withDlq.queueArn);
+  out('UnreachableDlqUrl', unreachableDlq.queueUrl);
   out('EncryptedTopicArn', encryptedTopic.topicArn);
   out('PlainTopicArn', plainTopic.topicArn);
   out('QueueUrl', queue.queueUrl);
@@ -195,6 +220,30 @@ describe('denials in AWS error shapes', () => {
       expect(error.name).toBe('AccessDeniedException');
     }
     expect(cloud.strict!.unsupportedConditions.filter((m) => m.includes('DateGreaterThan'))).toHaveLength(1);
+  });
+});
+
+describe('SNS delivery to queues whose policy does not let SNS send', () => {
+  test('goes to the subscription DLQ when it has one, else is dropped and counted; never to the queue', async () => {
+    const { sns: client, sqs: queues } = admin();
+    await client.send(new PublishCommand({ TopicArn: o.DeniedTopicArn, Message: 'undeliverable' }));
+    const dlq = await queues.send(
+      new ReceiveMessageCommand({ QueueUrl: o.UnreachableDlqUrl, WaitTimeSeconds: 5 }),
+    );
+    expect(dlq.Messages?.map((m) => m.Body)).toEqual(['undeliverable']);
+    for (const url of [o.UnreachableUrl, o.UnreachableWithDlqUrl]) {
+      const received = await queues.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }));
+      expect(received.Messages ?? []).toEqual([]);
+    }
+    const stats = cloud.undeliverableSubscriptions();
+    const dropped = stats.find((u) => u.queueArn === o.UnreachableArn);
+    for (let i = 0; i < 50 && dropped && dropped.dropped === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(dropped?.dropped).toBe(1);
+    expect(dropped?.denial.message).toMatch(
+      /^User: sns\.amazonaws\.com is not authorized to perform: sqs:SendMessage on resource: .* because no resource-based policy allows/,
+    );
+    expect(stats.find((u) => u.queueArn === o.UnreachableWithDlqArn)?.toDeadLetterQueue).toBe(1);
   });
 });
 

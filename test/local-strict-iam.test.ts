@@ -25,7 +25,7 @@ beforeAll(() => {
   const app = new App({ outdir: baseAssembly });
   new FoodDeliveryStack(app, STACK);
   app.synth();
-}, 180_000);
+}, 240_000);
 
 /** A copy of the example's assembly with `edit` applied to its template. */
 function assemblyWith(edit: (template: Template) => void): string {
@@ -101,12 +101,14 @@ const RELAY_SESSION =
 
 describe('IAM, resource and key policies in the local cloud', () => {
   test('the unmodified example runs with no denial', async () => {
-    // A generous deadline: cold starts on a loaded 2-core machine; a passing run ends as soon as both orders complete.
-    const { result, denials, undeliverable } = await run(baseAssembly, 60_000);
+    // A generous deadline: on a loaded 2-core machine a cold worker can miss Lambda's 10 s init
+    // timeout, and its message returns after the queue's 120 s visibility timeout. A passing run
+    // ends as soon as both orders complete.
+    const { result, denials, undeliverable } = await run(baseAssembly, 150_000);
     expect(denials).toEqual([]);
     expect(undeliverable).toEqual([]);
     expect(result.ordersCompleted).toBe(2);
-  }, 180_000);
+  }, 240_000);
 
   test("without the relay's sns:Publish, publishing is denied as AWS denies it", async () => {
     const { result, denials } = await run(
@@ -159,12 +161,12 @@ describe('IAM, resource and key policies in the local cloud', () => {
   test('--no-iam turns enforcement off: the same missing sns:Publish then goes unnoticed', async () => {
     const { result, denials } = await run(
       assemblyWith((t) => dropActions(rolePolicy(t, 'OrderOutboxRelayRole'), (a) => a === 'sns:Publish')),
-      60_000,
+      150_000,
       false,
     );
     expect(denials).toEqual([]);
     expect(result.ordersCompleted).toBe(2);
-  }, 180_000);
+  }, 240_000);
 
   test("without the stream read permissions, or a consumer's sqs:ReceiveMessage, the mappings are denied polling", async () => {
     const { denials, result } = await run(
