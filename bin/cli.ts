@@ -34,7 +34,8 @@ function withCloudOptions(command: Command): Command {
     .option('--app-dir <dir>', 'directory with cdk.json', process.cwd())
     .option('--assembly <dir>', 'use this synthesized cloud assembly (cdk.out) instead of synthesizing')
     .option('--region <region>', 'AWS region of the local resources', 'us-east-1')
-    .option('--no-synth-cache', 'synthesize even if the app is unchanged since the last run');
+    .option('--no-synth-cache', 'synthesize even if the app is unchanged since the last run')
+    .option('--no-iam', "do not enforce the template's IAM, resource and key policies for this run");
 }
 
 /** Runs the CLI and returns the exit code (does not call process.exit). */

@@ -55,7 +55,7 @@ export interface ChannelImportOptions {
 export interface ChannelSsmImportOptions extends Omit<ChannelImportOptions, 'keyArn'> {
   /**
    * SSM parameter holding the KMS key ARN of the channel.
-   * @default - topics: `<parameterName>/kms-key-arn` (written by `exportToSsm`); queues: none (SQS-managed SSE)
+   * @default `<parameterName>/kms-key-arn` (written by `exportToSsm` for topics and queues)
    */
   readonly keyArnParameterName?: string;
 }

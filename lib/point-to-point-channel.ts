@@ -4,7 +4,7 @@
  */
 import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -19,6 +19,7 @@ import {
   defaultParameterName,
   type IChannel,
   importedIdentity,
+  KEY_ARN_PARAMETER_SUFFIX,
   lastSegment,
   writeChannelParameters,
 } from './channel';
@@ -121,11 +122,32 @@ abstract class PointToPointChannelBase extends Construct implements IPointToPoin
   }
 
   grantSend(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grantSendMessages(grantee);
+    // Explicit key actions instead of grantSendMessages, which grants the wildcards
+    // kms:ReEncrypt* and kms:GenerateDataKey*: SQS needs GenerateDataKey and Decrypt to send.
+    const grant = this.grantQueue(grantee, ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']);
+    this.queue.encryptionMasterKey?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    return grant;
   }
 
   grantConsume(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grantConsumeMessages(grantee);
+    const grant = this.grantQueue(grantee, [
+      'sqs:ReceiveMessage',
+      'sqs:ChangeMessageVisibility',
+      'sqs:GetQueueUrl',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+    ]);
+    this.queue.encryptionMasterKey?.grant(grantee, 'kms:Decrypt');
+    return grant;
+  }
+
+  private grantQueue(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    return iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions,
+      resourceArns: [this.queue.queueArn],
+      resource: this.queue,
+    });
   }
 
   bindProducer(fn: lambda.Function): iam.Grant {
@@ -183,9 +205,12 @@ export class PointToPointChannel extends PointToPointChannelBase {
   ): IPointToPointChannel {
     const segment = lastSegment(parameterName);
     const queueArn = ssm.StringParameter.valueForStringParameter(scope, parameterName);
-    const keyArn = options.keyArnParameterName
-      ? ssm.StringParameter.valueForStringParameter(scope, options.keyArnParameterName)
-      : undefined;
+    // exportToSsm always writes the key parameter, so importers get the KMS grants a
+    // customer-managed key needs (and a harmless grant on SQS's own alias otherwise).
+    const keyArn = ssm.StringParameter.valueForStringParameter(
+      scope,
+      options.keyArnParameterName ?? `${parameterName}${KEY_ARN_PARAMETER_SUFFIX}`,
+    );
     return new ImportedPointToPointChannel(scope, id, queueArn, {
       channelName:
         options.channelName ?? importedIdentity(scope, segment, options, 'the parameter name').channelName,
@@ -257,7 +282,10 @@ export class PointToPointChannel extends PointToPointChannelBase {
       parameterName ?? defaultParameterName(this, this.backboneName, this.physicalName),
       this.queue.queueArn,
       `ARN of the Switchyard point-to-point channel ${this.physicalName}`,
-      this.queue.encryptionMasterKey?.keyArn,
+      this.queue.encryptionMasterKey?.keyArn ??
+        // SQS-managed SSE has no key to grant on; the alias ARN keeps the parameter present for
+        // importers, and permissions on an alias ARN grant nothing.
+        Stack.of(this).formatArn({ service: 'kms', resource: 'alias', resourceName: 'aws/sqs' }),
     );
   }
 

@@ -186,6 +186,14 @@ export class TransactionalOutbox extends Construct {
       );
     } else {
       this.table.grantReadWriteData(this.relayFunction);
+      // grantReadWriteData covers indexes only of tables whose indexes CDK knows; an imported table's
+      // are unknown, and the poller's Query on the sparse polling index would be denied.
+      this.relayFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: [`${this.table.tableArn}/index/*`],
+        }),
+      );
       this.schedule = new events.Rule(this, 'Schedule', {
         description: `Runs the outbox poller of ${this.node.path}`,
         schedule: events.Schedule.rate(props.pollingInterval ?? Duration.minutes(1)),

@@ -17,6 +17,9 @@ import { startDynamoDbLocal } from './dynamodb-local';
 import { endpointEnvironment, type LocalEndpoints } from './endpoints';
 import { StreamEventSource } from './esm/dynamodb-stream-event-source';
 import { SqsEventSource } from './esm/sqs-event-source';
+import type { Denial } from './iam/gateway';
+import type { UndeliverableStats } from './iam/sns-delivery';
+import { StrictLayer } from './iam/strict-layer';
 import { ObservedInvoker } from './observed-invoker';
 import { FunctionHost, type InvokeResult, type Invoker } from './runtime/function-host';
 import { startSnsSqs } from './sns-sqs';
@@ -54,6 +57,8 @@ export interface LocalCloudOptions {
    * laptop responsive. @default 4
    */
   readonly functionConcurrency?: number;
+  /** Enforce the template's IAM, resource and key policies (`--no-iam` turns it off). @default true */
+  readonly iam?: boolean;
 }
 
 interface RunningMapping {
@@ -74,6 +79,26 @@ export interface MappingReport {
   readonly errors: readonly string[];
 }
 
+/** Finds a function by physical name, logical id, or construct path fragment (case-insensitive). */
+export function findFunctionIn<T extends LocalFunctionDefinition>(all: readonly T[], query: string): T {
+  const q = query.toLowerCase();
+  const exact = all.filter((f) => f.name === query || f.logicalId === query || f.arn === query);
+  if (exact.length === 1) return exact[0]!;
+  const partial = all.filter(
+    (f) =>
+      f.name.toLowerCase().includes(q) ||
+      f.logicalId.toLowerCase().includes(q) ||
+      (f.constructPath ?? '').toLowerCase().includes(q),
+  );
+  if (partial.length === 1) return partial[0]!;
+  const describe = (f: LocalFunctionDefinition) =>
+    `${f.logicalId}  (name ${f.name}${f.constructPath ? `, path ${f.constructPath}` : ''})`;
+  if (partial.length > 1) {
+    throw new UnknownFunctionError(query, partial.map(describe), true);
+  }
+  throw new UnknownFunctionError(query, all.map(describe));
+}
+
 export class LocalCloud {
   private readonly hosts = new Map<string, FunctionHost>();
   private readonly running: RunningMapping[] = [];
@@ -90,6 +115,7 @@ export class LocalCloud {
     private readonly functionLog?: (line: string) => void,
     private readonly functionConcurrency = 4,
     private readonly eventSourceLog?: (line: string) => void,
+    readonly strict?: StrictLayer,
   ) {}
 
   /** Synthesizes, starts the emulators (unless `endpoints`), deploys and runs the app. */
@@ -128,6 +154,22 @@ export class LocalCloud {
       await Promise.all(emulators.map((e) => e.stop()));
       throw error;
     }
+    let strict: StrictLayer;
+    try {
+      strict = await StrictLayer.start({
+        upstream: endpoints,
+        region,
+        accountId: '000000000000',
+        enforceIam: options.iam ?? true,
+        log: options.log,
+        localSsm: options.endpoints === undefined,
+      });
+    } catch (error) {
+      await Promise.all(emulators.map((e) => e.stop()));
+      throw error;
+    }
+    emulators.unshift(strict);
+    endpoints = strict.endpoints;
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const clients = {
       sqs: new SQSClient({ endpoint: endpoints.snsSqs, region, credentials }),
@@ -143,8 +185,18 @@ export class LocalCloud {
     try {
       for (const stack of readCloudAssembly(assemblyDir)) {
         log(`Deploying stack ${stack.stackName} ...`);
-        stacks.push(await deployStack(stack, { clients, inventory, region, exports }));
+        stacks.push(
+          await deployStack(stack, {
+            clients,
+            inventory,
+            region,
+            exports,
+            security: strict.model,
+            parameters: strict.parameters,
+          }),
+        );
       }
+      await strict.afterDeploy(clients, inventory);
     } catch (error) {
       await Promise.all(emulators.map((e) => e.stop()));
       throw error;
@@ -159,6 +211,7 @@ export class LocalCloud {
       options.functionLog,
       options.functionConcurrency,
       options.eventSourceLog,
+      strict,
     );
     if (options.runEventSources ?? true) cloud.startEventSources(log);
     return cloud;
@@ -176,28 +229,32 @@ export class LocalCloud {
 
   /** Finds a function by physical name, logical id, or construct path fragment (case-insensitive). */
   findFunction(query: string): LocalFunctionDefinition {
-    const all = this.functions();
-    const q = query.toLowerCase();
-    const exact = all.filter((f) => f.name === query || f.logicalId === query || f.arn === query);
-    if (exact.length === 1) return exact[0]!;
-    const partial = all.filter(
-      (f) =>
-        f.name.toLowerCase().includes(q) ||
-        f.logicalId.toLowerCase().includes(q) ||
-        (f.constructPath ?? '').toLowerCase().includes(q),
-    );
-    if (partial.length === 1) return partial[0]!;
-    const describe = (f: LocalFunctionDefinition) =>
-      `${f.logicalId}  (name ${f.name}${f.constructPath ? `, path ${f.constructPath}` : ''})`;
-    if (partial.length > 1) {
-      throw new UnknownFunctionError(query, partial.map(describe), true);
-    }
-    throw new UnknownFunctionError(query, all.map(describe));
+    return findFunctionIn(this.functions(), query);
+  }
+
+  /** The environment a function runs with: its own, the local endpoints, and its role's credentials. */
+  functionEnvironment(definition: LocalFunctionDefinition): Record<string, string> {
+    return {
+      ...definition.environment,
+      // The emulator endpoints win: a function must never reach real AWS from the local cloud.
+      ...endpointEnvironment(this.endpoints, this.region),
+      ...this.strict?.functionEnvironment(definition),
+    };
   }
 
   /** Runs a function once with `event` (by any name `findFunction` accepts). */
   invoke(query: string, event: unknown): Promise<InvokeResult> {
     return this.host(this.findFunction(query).name).invoke(event);
+  }
+
+  /** Every call the template's policies denied, once per principal, action and resource. */
+  denials(): Denial[] {
+    return this.strict?.denials() ?? [];
+  }
+
+  /** SNS subscriptions whose deliveries AWS would deny, with what happened to those deliveries. */
+  undeliverableSubscriptions(): readonly UndeliverableStats[] {
+    return this.strict?.undeliverableSubscriptions() ?? [];
   }
 
   /** Stats of every running event source mapping. */
@@ -221,7 +278,32 @@ export class LocalCloud {
     await Promise.allSettled(this.running.map((r) => r.source.stop()));
     await Promise.allSettled([...this.hosts.values()].map((h) => h.stop()));
     for (const client of Object.values(this.clients)) client.destroy();
+    for (const client of this.roleClients) client.destroy();
     await Promise.allSettled(this.emulators.map((e) => e.stop()));
+  }
+
+  private readonly roleClients: { destroy(): void }[] = [];
+
+  /** SDK clients acting with a function's role (the cloud's own clients when IAM is not in use). */
+  private clientsOf(functionName: string): {
+    sqs: SQSClient;
+    sns: SNSClient;
+    streams: DynamoDBStreamsClient;
+  } {
+    const definition = this.functions().find((f) => f.name === functionName);
+    const identity = definition ? this.strict?.identityOf(definition) : undefined;
+    if (!identity) return this.clients;
+    const config = {
+      region: this.region,
+      credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: 'local' },
+    };
+    const clients = {
+      sqs: new SQSClient({ ...config, endpoint: this.endpoints.snsSqs }),
+      sns: new SNSClient({ ...config, endpoint: this.endpoints.snsSqs }),
+      streams: new DynamoDBStreamsClient({ ...config, endpoint: this.endpoints.dynamodb }),
+    };
+    this.roleClients.push(clients.sqs, clients.sns, clients.streams);
+    return clients;
   }
 
   private host(functionName: string): FunctionHost {
@@ -241,8 +323,7 @@ export class LocalCloud {
         handler: definition.handler,
         timeoutSeconds: definition.timeoutSeconds,
         memoryMb: definition.memoryMb,
-        // The emulator endpoints win: a function must never reach real AWS from the local cloud.
-        environment: { ...definition.environment, ...endpointEnvironment(this.endpoints, this.region) },
+        environment: this.functionEnvironment(definition),
       },
       { log: this.functionLog, concurrency: definition.reservedConcurrency ?? this.functionConcurrency },
     );
@@ -255,6 +336,8 @@ export class LocalCloud {
       for (const definition of stack.mappings) {
         const invoker: Invoker = this.host(definition.config.functionName);
         const observer = new ObservedInvoker(invoker, definition.logicalId);
+        // As in AWS, the mapping polls and sends to its OnFailure destination with the function's role.
+        const clients = this.clientsOf(definition.config.functionName);
         const sourceOptions = { log: this.eventSourceLog };
         const source =
           definition.kind === 'sqs'
@@ -267,16 +350,17 @@ export class LocalCloud {
                     this.functions().find((f) => f.name === definition.config.functionName)?.timeoutSeconds,
                 },
                 observer,
-                this.clients.sqs,
+                clients.sqs,
                 sourceOptions,
               )
             : new StreamEventSource(
                 definition.config,
                 observer,
                 {
-                  streams: this.clients.streams,
-                  sqs: this.clients.sqs,
-                  sns: this.clients.sns,
+                  streams: clients.streams,
+                  sqs: clients.sqs,
+                  sns: clients.sns,
+                  // The gateway authorizes SNS, SQS and DynamoDB only; S3 goes with the cloud's client.
                   s3: this.clients.s3,
                 },
                 sourceOptions,

@@ -65,6 +65,9 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
       '-jar',
       join(dir, 'DynamoDBLocal.jar'),
       '-inMemory',
+      // One database for every access key and region: otherwise DynamoDB Local partitions tables by
+      // access key, and each function's own credentials (or a user's AWS CLI profile) see no tables.
+      '-sharedDb',
       '-disableTelemetry',
       '-port',
       String(port),

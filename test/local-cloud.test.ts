@@ -92,11 +92,13 @@ describe('LocalCloud on given endpoints', () => {
     await cloud?.stop();
   });
 
-  test('lists resource types it does not emulate, and names resources <stackName>-<logicalId>', () => {
+  test('enforces IAM and queue policies (not listed as unemulated), and names resources <stackName>-<logicalId>', () => {
     const stack = cloud.stacks[0]!;
-    expect([...stack.unsupported.keys()]).toEqual(
-      expect.arrayContaining(['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::SQS::QueuePolicy']),
-    );
+    const created = new Set([...stack.resources.values()].map((r) => r.type));
+    for (const type of ['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::SQS::QueuePolicy']) {
+      expect(created).toContain(type);
+      expect([...stack.unsupported.keys()]).not.toContain(type);
+    }
     expect(outputs.TableName).toMatch(new RegExp(`^${stackName}-Records`));
     // CDK names FIFO topics itself (the name must end in .fifo); explicit names are kept.
     expect(outputs.TopicArn).toMatch(/^arn:aws:sns:us-east-1:000000000000:.*Events.*\.fifo$/);

@@ -1,7 +1,9 @@
 /** `switchyard invoke <function> --event file.json`: runs one function once, like `sam local invoke`. */
 import { readFileSync } from 'node:fs';
-import { LocalCloud } from '../cloud';
+import { findFunctionIn, LocalCloud } from '../cloud';
+import { FunctionHost, type InvokeResult } from '../runtime/function-host';
 import { EventFileError } from '../template/errors';
+import { findKeptCloud } from './keep-state';
 import { type CloudCommandOptions, endpointsFrom, type Output } from './shared';
 
 export interface InvokeCommandOptions extends CloudCommandOptions {
@@ -34,6 +36,21 @@ export async function invokeCommand(
 ): Promise<number> {
   // Read the event before synthesizing: a typo in the path should fail in milliseconds.
   const event = readEventFile(options.event);
+  const explicitTarget =
+    options.assembly || options.endpoint || options.snsSqsEndpoint || options.dynamodbEndpoint;
+  const kept = explicitTarget ? undefined : await findKeptCloud(options.appDir ?? process.cwd());
+  if (kept) {
+    const fn = findFunctionIn(kept.functions, functionQuery);
+    output.err(
+      `Invoking ${fn.logicalId} (${fn.name}, ${fn.handler}) in the running local cloud at ${kept.endpoint} (pid ${kept.pid})`,
+    );
+    const host = new FunctionHost(fn);
+    try {
+      return printResult(await host.invoke(event), output);
+    } finally {
+      await host.stop();
+    }
+  }
   const cloud = await LocalCloud.start({
     projectDir: options.appDir,
     assemblyDir: options.assembly,
@@ -41,18 +58,22 @@ export async function invokeCommand(
     region: options.region,
     noSynthCache: options.synthCache === false,
     runEventSources: false,
+    iam: options.iam,
   });
   try {
     const fn = cloud.findFunction(functionQuery);
     output.err(`Invoking ${fn.logicalId} (${fn.name}, ${fn.handler})`);
-    const result = await cloud.invoke(fn.name, event);
-    for (const line of result.logs) output.err(line);
-    output.err(
-      `REPORT RequestId: ${result.requestId} Duration: ${result.durationMs.toFixed(1)} ms${result.timedOut ? ' (timed out)' : ''}`,
-    );
-    output.out(JSON.stringify(result.ok ? (result.response ?? null) : result.error, null, 2));
-    return result.ok ? 0 : 1;
+    return printResult(await cloud.invoke(fn.name, event), output);
   } finally {
     await cloud.stop();
   }
+}
+
+function printResult(result: InvokeResult, output: Output): number {
+  for (const line of result.logs) output.err(line);
+  output.err(
+    `REPORT RequestId: ${result.requestId} Duration: ${result.durationMs.toFixed(1)} ms${result.timedOut ? ' (timed out)' : ''}`,
+  );
+  output.out(JSON.stringify(result.ok ? (result.response ?? null) : result.error, null, 2));
+  return result.ok ? 0 : 1;
 }

@@ -8,6 +8,7 @@ import { collectFlowReport, formatFlowReport } from '../flow-report';
 import { summarize } from '../stats';
 import { isFoodDeliveryApp, runFoodDeliveryWorkload, type WorkloadResult } from '../workload/food-delivery';
 import { consoleProgress } from '../workload/progress';
+import { removeKeepState, writeKeepState } from './keep-state';
 import {
   type CloudCommandOptions,
   endpointsFrom,
@@ -35,6 +36,20 @@ function formatWorkload(result: WorkloadResult): string[] {
   ];
 }
 
+/** Denials, undeliverable SNS subscriptions and unsupported IAM conditions, or that IAM was off. */
+function formatAccess(cloud: LocalCloud): string[] {
+  if (!cloud.strict?.enforcing) return ['', 'IAM: not enforced (--no-iam).'];
+  const denials = cloud.denials();
+  const lines = ['', `IAM, resource and key policies enforced: ${denials.length} distinct denial(s).`];
+  for (const d of denials) lines.push(`  x${d.count} ${d.message}`);
+  for (const u of cloud.undeliverableSubscriptions())
+    lines.push(
+      `  SNS ${u.topicArn} -> ${u.queueArn}: delivery denied; ${u.toDeadLetterQueue} to the subscription DLQ, ${u.dropped} dropped`,
+    );
+  for (const message of cloud.strict.unsupportedConditions) lines.push(`  ${message}`);
+  return lines;
+}
+
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
     const done = (signal: string) => {
@@ -60,11 +75,13 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     functionLog: options.verbose ? output.err : undefined,
     eventSourceLog: options.verbose ? output.err : undefined,
     functionConcurrency: options.functionConcurrency,
+    iam: options.iam,
   });
   // Ctrl-C during the workload still stops the workers and emulators.
   let idle = false;
   const interrupted = waitForSignal().then(async (signal) => {
     output.err(`\n${signal}: shutting down ...`);
+    removeKeepState(options.appDir ?? process.cwd());
     await cloud.stop();
     // Stopping a --keep session is the normal way to end it; interrupting a workload is not.
     process.exit(idle ? 0 : 130);
@@ -82,7 +99,15 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       });
       const flow = await collectFlowReport(cloud);
       for (const line of [...formatWorkload(result), ...formatFlowReport(flow)]) output.out(line);
+      for (const line of formatAccess(cloud)) output.out(line);
       const problems = [
+        ...cloud.denials().map((d) => `access denied (x${d.count}): ${d.message}`),
+        ...cloud
+          .undeliverableSubscriptions()
+          .filter((u) => u.dropped > 0)
+          .map(
+            (u) => `${u.dropped} SNS deliveries from ${u.topicArn} to ${u.queueArn} dropped (denied, no DLQ)`,
+          ),
         ...result.placementErrors.map((e) => `place-order failed: ${e}`),
         ...result.incomplete.map((i) => `lost or unfinished: ${i}`),
         ...result.invariantFailures.map((f) => `invariant: ${f}`),
@@ -106,12 +131,15 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     }
     if (options.keep || !example) {
       printEndpointsAndResources(cloud, output);
-      output.out('\nLocal cloud running. Press Ctrl-C to stop.');
+      const stateFile = writeKeepState(options.appDir ?? process.cwd(), cloud);
+      output.out(`\n\`switchyard invoke\` in this app uses this cloud (state in ${stateFile}).`);
+      output.out('Local cloud running. Press Ctrl-C to stop.');
       idle = true;
       await new Promise<never>(() => undefined);
     }
     return exitCode;
   } finally {
+    removeKeepState(options.appDir ?? process.cwd());
     await cloud.stop();
   }
 }

@@ -12,6 +12,8 @@ export interface CloudCommandOptions {
   readonly region?: string;
   /** commander's negation of --no-synth-cache. */
   readonly synthCache?: boolean;
+  /** commander's negation of --no-iam. */
+  readonly iam?: boolean;
 }
 
 export interface Output {

@@ -9,6 +9,9 @@
  *   console.log(deployed.outputs);
  * }
  */
+import { SecurityModel } from '../iam/security-model';
+import { resolveSsmReferences, ssmTypedParameters } from '../ssm/dynamic-references';
+import type { ParameterStore } from '../ssm/parameter-store';
 import { DeployError, TemplateResolutionError } from './errors';
 import { IntrinsicResolver, referencedIds } from './intrinsics';
 import { NAME_LIMITS, physicalName } from './names';
@@ -49,6 +52,10 @@ export interface DeployOptions {
   readonly accountId?: string;
   /** Export name -> value, filled by earlier stacks for Fn::ImportValue. */
   readonly exports?: Map<string, unknown>;
+  /** Records roles, policies and keys for the authorizing gateway; without it they are not emulated. */
+  readonly security?: SecurityModel;
+  /** Stores AWS::SSM::Parameter and resolves SSM references; without it they are not emulated. */
+  readonly parameters?: ParameterStore;
 }
 
 export interface DeployedStack {
@@ -114,6 +121,14 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
   const mappings: MappingDefinition[] = [];
   const schedules: ScheduleDefinition[] = [];
   const functionArns = new Map<string, string>();
+  const supportedTypes: readonly string[] = [
+    ...SUPPORTED_TYPES,
+    ...(options.security ? SecurityModel.TYPES : []),
+    ...(options.parameters ? ['AWS::SSM::Parameter'] : []),
+  ];
+  const ssmParameters = options.parameters
+    ? await ssmTypedParameters(template.Parameters, options.parameters)
+    : new Map<string, unknown>();
 
   // Resources with no local effect (IAM roles, KMS keys...) still need a name and ARN for references.
   const unemulatedIdentity = (logicalId: string): DeployedResource => {
@@ -130,6 +145,7 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
   const parameterValue = (name: string): unknown => {
     const parameter = template.Parameters?.[name];
     if (!parameter) return undefined;
+    if (ssmParameters.has(name)) return ssmParameters.get(name);
     if (parameter.Default !== undefined) return parameter.Default;
     throw new TemplateResolutionError(
       `Parameter ${name} has no default; the local cloud cannot prompt for it. Give it a default value.`,
@@ -139,7 +155,7 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
     const found = deployed.get(logicalId);
     if (found) return found;
     if (resources[logicalId]) {
-      if ((SUPPORTED_TYPES as readonly string[]).includes(resources[logicalId]!.Type)) {
+      if (supportedTypes.includes(resources[logicalId]!.Type)) {
         throw new TemplateResolutionError(
           `${logicalId} is referenced before it exists (it was not created locally).`,
         );
@@ -158,8 +174,7 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
     getAtt: (id, attribute) => {
       const resource = resourceOf(id);
       if (attribute in resource.attributes) return resource.attributes[attribute];
-      if (!(SUPPORTED_TYPES as readonly string[]).includes(resource.type))
-        return `${resource.physicalName}.${attribute}`;
+      if (!supportedTypes.includes(resource.type)) return `${resource.physicalName}.${attribute}`;
       throw new TemplateResolutionError(
         `Fn::GetAtt ${id}.${attribute}: ${resource.type} has only ${Object.keys(resource.attributes).join(', ')} locally.`,
       );
@@ -172,16 +187,12 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
     return condition === undefined || resolver.condition(condition);
   };
   for (const [id, resource] of Object.entries(resources)) {
-    if (SILENT_TYPES.has(resource.Type) || (SUPPORTED_TYPES as readonly string[]).includes(resource.Type))
-      continue;
+    if (SILENT_TYPES.has(resource.Type) || supportedTypes.includes(resource.Type)) continue;
     if (!active(id)) continue;
     unsupported.set(resource.Type, [...(unsupported.get(resource.Type) ?? []), id]);
   }
 
-  const order = creationOrder(
-    resources,
-    (id) => (SUPPORTED_TYPES as readonly string[]).includes(resources[id]!.Type) && active(id),
-  );
+  const order = creationOrder(resources, (id) => supportedTypes.includes(resources[id]!.Type) && active(id));
   for (const logicalId of order) {
     const resource = resources[logicalId]!;
     const cdkPath = resource.Metadata?.['aws:cdk:path'];
@@ -198,7 +209,9 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
       note: (m) => notes.push(m),
     };
     try {
-      const props = resolver.resolve(resource.Properties ?? {}) as Record<string, unknown>;
+      let props = resolver.resolve(resource.Properties ?? {}) as Record<string, unknown>;
+      if (options.parameters)
+        props = (await resolveSsmReferences(props, options.parameters, logicalId)) as Record<string, unknown>;
       let created: DeployedResource | undefined;
       switch (resource.Type) {
         case 'AWS::SNS::Topic':
@@ -226,6 +239,22 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
           created = r;
           break;
         }
+        case 'AWS::SSM::Parameter': {
+          const name =
+            props.Name !== undefined
+              ? String(props.Name)
+              : `CFN-${physicalName(stack.stackName, logicalId, 100)}`;
+          const type = String(props.Type ?? 'String') as 'String' | 'StringList';
+          await options.parameters!.put(name, String(props.Value), type, true);
+          created = {
+            logicalId,
+            type: resource.Type,
+            physicalName: name,
+            ref: name,
+            attributes: { Type: type, Value: props.Value },
+          };
+          break;
+        }
         case 'AWS::Events::Rule': {
           const { resource: r, definitions } = defineScheduleRule(ctx, props, functionArns);
           schedules.push(...definitions);
@@ -233,7 +262,12 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
           break;
         }
       }
-      if (created) deployed.set(logicalId, created);
+      if (created) {
+        deployed.set(logicalId, created);
+        options.security?.observe(ctx, props, created);
+      } else if (options.security && (SecurityModel.TYPES as readonly string[]).includes(resource.Type)) {
+        deployed.set(logicalId, options.security.define(ctx, props));
+      }
     } catch (error) {
       throw new DeployError(logicalId, resource.Type, error);
     }

@@ -44,6 +44,8 @@ export interface SubscriptionInfo {
   readonly protocol: string;
   readonly endpoint: string;
   readonly deadLetterTargetArn?: string;
+  /** Subscription attributes as created (raw delivery, filter policy, redrive policy). */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 export interface TableInfo {

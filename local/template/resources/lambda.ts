@@ -19,6 +19,8 @@ export interface LocalFunctionDefinition extends LocalFunctionSpec {
   readonly constructPath?: string;
   /** From ReservedConcurrentExecutions: at most this many invocations at once. */
   readonly reservedConcurrency?: number;
+  /** Execution role ARN: the function and its event source mappings act with it. */
+  readonly roleArn?: string;
 }
 
 export type MappingDefinition =
@@ -79,9 +81,9 @@ export function defineFunction(
       'FunctionName',
       'ReservedConcurrentExecutions',
       'PackageType',
+      'Role',
     ],
     [
-      'Role',
       'Architectures',
       'LoggingConfig',
       'Description',
@@ -135,6 +137,7 @@ export function defineFunction(
       timeoutSeconds: props.Timeout === undefined ? 3 : Number(props.Timeout),
       memoryMb: props.MemorySize === undefined ? 128 : Number(props.MemorySize),
       reservedConcurrency: reserved,
+      roleArn: props.Role === undefined ? undefined : asString(props.Role, 'Role'),
     },
   };
 }

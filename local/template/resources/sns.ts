@@ -103,6 +103,7 @@ export async function createSubscription(
     protocol,
     endpoint,
     deadLetterTargetArn: redrive?.deadLetterTargetArn,
+    attributes,
   });
   return { logicalId: ctx.logicalId, type: ctx.type, physicalName: arn, ref: arn, attributes: { Arn: arn } };
 }
