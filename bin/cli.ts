@@ -14,6 +14,8 @@ import { localCommand } from '../local/commands/local';
 import { consoleOutput, type Output } from '../local/commands/shared';
 import { JavaMissingError } from '../local/dynamodb-local';
 import { LocalCloudError } from '../local/template/errors';
+import { registerAsyncapi } from './commands/asyncapi';
+import { registerDiagram } from './commands/diagram';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -65,6 +67,12 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
       .option('-e, --event <file>', 'JSON event file (default: {})'),
   ).action(async (fn: string, options) => {
     exitCode = await invokeCommand(fn, options, output);
+  });
+  registerAsyncapi(program, output, (code) => {
+    exitCode = code;
+  });
+  registerDiagram(program, output, (code) => {
+    exitCode = code;
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });

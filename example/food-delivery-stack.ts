@@ -22,6 +22,7 @@ import {
   ServiceFunction,
   TransactionalOutbox,
 } from '../lib';
+import { Delivery } from './delivery';
 
 const FUNCTIONS = path.join(__dirname, '..', 'lambdas', 'functions');
 const entry = (name: string) => path.join(FUNCTIONS, `${name}.ts`);
@@ -42,6 +43,7 @@ export class FoodDeliveryStack extends Stack {
   readonly orderRepliesConsumer: MessageConsumer;
   readonly orderHistory: MessageConsumer;
   readonly notifications: MessageConsumer;
+  readonly delivery: Delivery;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
@@ -132,6 +134,13 @@ export class FoodDeliveryStack extends Stack {
       environment: { [TableVariables.NOTIFICATIONS]: this.notificationsTable.tableName },
     });
     this.notificationsTable.grantReadWriteData(this.notifications.handler);
+
+    // Delivery quotes (publish / async responses), dispatch (notification) and the HTTP front door.
+    this.delivery = new Delivery(this, 'Delivery', {
+      ordersTable: this.ordersTable,
+      orderOutbox: this.orderOutbox,
+      orderReplies: this.orderReplies,
+    });
 
     new CfnOutput(this, 'PlaceOrderFunctionName', { value: this.placeOrder.function.functionName });
     new CfnOutput(this, 'OrdersTableName', { value: this.ordersTable.tableName });

@@ -2,3 +2,4 @@
 export * from './consumer';
 export * from './core';
 export * from './producer';
+export * from './styles';
