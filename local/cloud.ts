@@ -16,6 +16,7 @@ import { startDynamoDbLocal } from './dynamodb-local';
 import { endpointEnvironment, type LocalEndpoints } from './endpoints';
 import { StreamEventSource } from './esm/dynamodb-stream-event-source';
 import { SqsEventSource } from './esm/sqs-event-source';
+import { type FunctionUrlServer, serveFunctionUrl } from './http/function-url-server';
 import { ObservedInvoker } from './observed-invoker';
 import { FunctionHost, type InvokeResult, type Invoker } from './runtime/function-host';
 import { startSnsSqs } from './sns-sqs';
@@ -70,6 +71,7 @@ export class LocalCloud {
   private readonly hosts = new Map<string, FunctionHost>();
   private readonly running: RunningMapping[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly urlServers: FunctionUrlServer[] = [];
   private stopped = false;
 
   private constructor(
@@ -148,6 +150,12 @@ export class LocalCloud {
       options.functionLog,
     );
     if (options.runEventSources ?? true) cloud.startEventSources(log);
+    try {
+      await cloud.serveFunctionUrls(log);
+    } catch (error) {
+      await cloud.stop();
+      throw error;
+    }
     return cloud;
   }
 
@@ -204,10 +212,28 @@ export class LocalCloud {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
+    await Promise.allSettled(this.urlServers.map((s) => s.stop()));
     await Promise.allSettled(this.running.map((r) => r.source.stop()));
     await Promise.allSettled([...this.hosts.values()].map((h) => h.stop()));
     for (const client of Object.values(this.clients)) client.destroy();
     await Promise.allSettled(this.emulators.map((e) => e.stop()));
+  }
+
+  /** Function URL -> function name, for every URL served on 127.0.0.1. */
+  functionUrls(): { url: string; functionName: string; authType: string }[] {
+    return this.stacks.flatMap((s) =>
+      s.functionUrls.map((u) => ({ url: u.url, functionName: u.functionName, authType: u.authType })),
+    );
+  }
+
+  private async serveFunctionUrls(log: (line: string) => void): Promise<void> {
+    for (const stack of this.stacks) {
+      for (const definition of stack.functionUrls) {
+        const server = await serveFunctionUrl(definition, this.host(definition.functionName), log);
+        this.urlServers.push(server);
+        log(`Function URL ${definition.url} -> ${definition.functionName} (auth ${definition.authType})`);
+      }
+    }
   }
 
   private host(functionName: string): FunctionHost {

@@ -326,7 +326,9 @@ export class StreamEventSource {
           }
         } catch (error) {
           if (!this.running) break;
-          if ((error as Error).name === 'ExpiredIteratorException') {
+          // DynamoDB Local answers TrimmedDataAccessException for a still-valid TRIM_HORIZON iterator once
+          // a second stream table exists; a fresh iterator from the last record read reads on correctly.
+          if (['ExpiredIteratorException', 'TrimmedDataAccessException'].includes((error as Error).name)) {
             iterator = lastSequence
               ? await this.shardIterator(shardId, 'AFTER_SEQUENCE_NUMBER', lastSequence)
               : await this.shardIterator(shardId, 'TRIM_HORIZON');
