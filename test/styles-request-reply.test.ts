@@ -123,7 +123,7 @@ describe('request / asynchronous response', () => {
       { orderId: 'k-333', minutes: 5 },
       { orderId: 'c-4444', minutes: 6 },
     ]);
-    answers.forEach((a, i) => expect(a.headers['correlation-id']).toBe(sent[i]!.correlationId));
+    expect(answers.map((a) => a.headers['correlation-id'])).toEqual(sent.map((s) => s.correlationId));
     expect((await kitchen.result(sent[0].correlationId))?.requester).toBe('kitchen-ui');
     expect((await courier.result(sent[1].correlationId))?.requester).toBe('courier-ui');
     // AND a redelivered reply is a duplicate: nothing changes, nothing is late
