@@ -3,6 +3,7 @@
 export * from './assembly';
 export * from './asyncapi';
 export * from './diagram';
+export * from './drift';
 export * from './extract';
 export * from './model';
 export * from './record';
