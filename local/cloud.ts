@@ -73,6 +73,8 @@ export class LocalCloud {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly urlServers: FunctionUrlServer[] = [];
   private stopped = false;
+  /** The cloud assembly the app was deployed from (its topology model is read from it). */
+  assemblyDir?: string;
 
   private constructor(
     readonly endpoints: LocalEndpoints,
@@ -149,6 +151,7 @@ export class LocalCloud {
       emulators,
       options.functionLog,
     );
+    cloud.assemblyDir = assemblyDir;
     if (options.runEventSources ?? true) cloud.startEventSources(log);
     try {
       await cloud.serveFunctionUrls(log);

@@ -8,6 +8,7 @@ import { collectFlowReport, formatFlowReport } from '../flow-report';
 import { summarize } from '../stats';
 import { isFoodDeliveryApp, runFoodDeliveryWorkload, type WorkloadResult } from '../workload/food-delivery';
 import { consoleProgress } from '../workload/progress';
+import { writeReportHtml } from './report-html';
 import {
   type CloudCommandOptions,
   endpointsFrom,
@@ -22,6 +23,8 @@ export interface LocalCommandOptions extends CloudCommandOptions {
   /** Print every function log line. */
   readonly verbose?: boolean;
   readonly functionConcurrency?: number;
+  /** Write the topology picture annotated with this run's message counts to this HTML file. */
+  readonly reportHtml?: string;
 }
 
 function formatWorkload(result: WorkloadResult): string[] {
@@ -81,6 +84,10 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       });
       const flow = await collectFlowReport(cloud);
       for (const line of [...formatWorkload(result), ...formatFlowReport(flow)]) output.out(line);
+      if (options.reportHtml && cloud.assemblyDir) {
+        const caption = `${result.ordersCompleted}/${result.ordersRequested} orders in ${(result.durationMs / 1000).toFixed(1)} s; edges show messages per channel and records delivered per consumer.`;
+        output.out(`Wrote ${await writeReportHtml(cloud.assemblyDir, flow, options.reportHtml, caption)}`);
+      }
       const problems = [
         ...result.placementErrors.map((e) => `place-order failed: ${e}`),
         ...result.incomplete.map((i) => `lost or unfinished: ${i}`),

@@ -1,0 +1,130 @@
+/**
+ * The example's interaction styles on the local cloud (its own DynamoDB Local and SNS/SQS
+ * emulator), driven over HTTP with curl as the README shows: the function URL answers 202 with a
+ * status reference at once and the status query shows the order approved later; a delivery quote
+ * round publishes to three couriers, the cheapest answer within 2 s wins, the slow courier's
+ * answer comes late, and exactly one DispatchCourier notification is delivered per round.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { COURIERS } from '../example/delivery';
+import { FoodDeliveryStack } from '../example/food-delivery-stack';
+import { recordTopology } from '../lib';
+import { LocalCloud } from '../local/cloud';
+import { writeReportHtml } from '../local/commands/report-html';
+import { collectFlowReport } from '../local/flow-report';
+
+jest.setTimeout(300_000);
+const run = promisify(execFile);
+
+let cloud: LocalCloud;
+let url: string;
+
+/** curl with SigV4 signing (the function URL uses AWS_IAM auth), as the README shows. */
+async function curl(method: string, path: string, body?: unknown, signed = true) {
+  const args = ['-s', '-w', '\\n%{http_code}', '-X', method, `${url.replace(/\/$/, '')}${path}`];
+  if (signed) args.push('--aws-sigv4', 'aws:amz:us-east-1:lambda', '--user', 'local:local');
+  if (body !== undefined) args.push('-H', 'content-type: application/json', '-d', JSON.stringify(body));
+  const { stdout } = await run('curl', args);
+  const lines = stdout.trimEnd().split('\n');
+  const status = Number(lines.pop());
+  return { status, body: JSON.parse(lines.join('\n') || '{}') };
+}
+
+async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+beforeAll(async () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'switchyard-example-styles-'));
+  const app = new App({ outdir });
+  new FoodDeliveryStack(app, 'SwitchyardFoodDelivery');
+  recordTopology(app);
+  app.synth();
+  cloud = await LocalCloud.start({ assemblyDir: outdir });
+  url = String(cloud.outputs().OrderApiUrl);
+});
+
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+describe('example interaction styles on the local cloud', () => {
+  test('the function URL is served on 127.0.0.1 and refuses unsigned requests like AWS_IAM does', async () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect((await curl('POST', '/orders', { customerId: 'c-1', items: [] }, false)).status).toBe(403);
+  });
+
+  test('POST /orders answers 202 with a status reference at once; the status query shows APPROVED later', async () => {
+    const placed = await curl('POST', '/orders', {
+      customerId: 'c-1',
+      items: [{ sku: 'pizza', quantity: 2, unitPrice: 9.5 }],
+    });
+    expect(placed.status).toBe(202);
+    expect(placed.body).toMatchObject({ status: 'PENDING', statusUrl: `/orders/${placed.body.orderId}` });
+    const approved = await poll(async () => {
+      const r = await curl('GET', placed.body.statusUrl);
+      return r.body.status === 'APPROVED' ? r.body : undefined;
+    }, 'order approval');
+    expect(approved.ticketId).toBe(`ticket-${placed.body.orderId}`);
+    // Bad input: 400 saying what was wrong, nothing committed.
+    const bad = await curl('POST', '/orders', { customerId: '', items: [] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(['customerId', 'items']);
+  });
+
+  test('delivery quotes: the cheapest answer within 2 s wins, the slow courier is late, one dispatch per round', async () => {
+    const rounds: Record<string, any>[] = [];
+    for (let round = 0; round < 2; round++) {
+      const asked = await curl('POST', `/orders/order-${round}/delivery-quotes`, {
+        pickupAddress: '1 Main St',
+        dropoffAddress: '9 Elm St',
+      });
+      expect(asked.status).toBe(202);
+      rounds.push(
+        await poll(async () => {
+          const r = await curl('GET', asked.body.statusUrl);
+          return r.body.dispatch && r.body.lateReplies >= 1 ? r.body : undefined;
+        }, 'dispatch and the late reply'),
+      );
+    }
+    const slow = COURIERS.find((c) => c.id === 'courier-slow')!;
+    for (const result of rounds) {
+      const quotes = result.quotes as { courierId: string; price: number }[];
+      expect(result).toMatchObject({ status: 'COMPLETE', completedBy: 'deadline', duplicateReplies: 0 });
+      expect(quotes.map((q) => q.courierId)).not.toContain(slow.id);
+      const cheapest = [...quotes].sort((a, b) => a.price - b.price)[0];
+      expect(result.dispatch).toEqual({
+        courierId: cheapest?.courierId ?? null,
+        price: cheapest?.price ?? null,
+      });
+    }
+    // Warm functions answer well within the deadline: the steady courier (cheapest in time) wins.
+    expect(rounds[1]!.dispatch.courierId).toBe('courier-steady');
+    // Exactly one DispatchCourier per round reached courier-dispatch, and no DLQ holds anything.
+    const report = await collectFlowReport(cloud);
+    const dispatch = report.channels.find((c) => c.name === 'courier-dispatch');
+    expect(dispatch?.messages).toBe(2);
+    expect(report.deadLetters.filter((d) => d.count > 0)).toEqual([]);
+    // The run's picture, with message counts on the edges.
+    const file = await writeReportHtml(
+      cloud.assemblyDir!,
+      report,
+      join(tmpdir(), `switchyard-report-${process.pid}.html`),
+      'test run',
+    );
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toMatch(/2 msgs/);
+  });
+});
