@@ -3,7 +3,7 @@
  * once with a status reference (finish processing after returning a response). IAM auth by
  * default: callers sign with SigV4 (`curl --aws-sigv4`); NONE must be asked for explicitly.
  */
-import { CfnOutput, Validations } from 'aws-cdk-lib';
+import { CfnOutput } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ServiceFunction, type ServiceFunctionProps } from './service-function';
@@ -37,13 +37,6 @@ export class HttpCommandEndpoint extends Construct {
     this.service = new ServiceFunction(this, 'Handler', functionProps);
     this.function = this.service.function;
     this.url = this.function.addFunctionUrl({ authType: authType ?? lambda.FunctionUrlAuthType.AWS_IAM });
-    if (authType === lambda.FunctionUrlAuthType.NONE) {
-      Validations.of(this.url).acknowledge({
-        id: 'Serverless-LambdaFunctionUrlAuth',
-        reason:
-          'authType NONE was chosen explicitly on this HttpCommandEndpoint; its handler authenticates callers.',
-      });
-    }
     if (outputName) new CfnOutput(this, 'Url', { value: this.url.url }).overrideLogicalId(outputName);
   }
 }
