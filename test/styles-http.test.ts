@@ -100,11 +100,11 @@ describe('HTTP command endpoint', () => {
         body: '{"customerId":""}',
       });
       expect(invalid.status).toBe(400);
-      expect((await invalid.json()).issues).toEqual([
+      expect(((await invalid.json()) as { issues: unknown }).issues).toEqual([
         { path: 'customerId', message: expect.stringMatching(/>=1/) },
       ]);
       const notJson = await fetch(`${server.url}orders`, { method: 'POST', headers: signed, body: 'nope' });
-      expect((await notJson.json()).error).toMatch(/not JSON/);
+      expect(((await notJson.json()) as { error: string }).error).toMatch(/not JSON/);
       expect((await fetch(`${server.url}nowhere`, { headers: signed })).status).toBe(404);
       const wrongMethod = await fetch(`${server.url}orders/o-1`, { method: 'DELETE', headers: signed });
       expect(wrongMethod.status).toBe(405);
