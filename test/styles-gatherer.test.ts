@@ -73,8 +73,9 @@ afterAll(() => {
   sqs.destroy();
 });
 
-function gatherer(): Gatherer<z.output<typeof Quote.schema>> {
+function gatherer(clock?: () => number): Gatherer<z.output<typeof Quote.schema>> {
   return createGatherer({
+    clock,
     name: 'test-quotes',
     reply: Quote,
     table,
@@ -214,6 +215,23 @@ describe('gatherer', () => {
     expect((await staged(g, request.id)).entries.map((e) => e.message.id)).toEqual(
       entries.map((e) => e.message.id),
     );
+  });
+
+  test('a reply after the deadline is late even before the deadline message is handled, and completes the round', async () => {
+    // GIVEN a gathering whose 1 s deadline has passed on the gatherer's clock
+    let now = Date.now();
+    const g = gatherer(() => now);
+    const request = AskQuote.create({ orderId: 'o-6' }, { replyTo: queueUrl });
+    await g.open(request, { expectedReplies: 3, deadlineMs: 1000 });
+    expect(await g.acceptReply(quote(request, 'fast', 9))).toBe('gathered');
+    now += 1500;
+    // WHEN a cheaper reply arrives after the deadline
+    expect(await g.acceptReply(quote(request, 'slow', 1))).toBe('late');
+    // THEN the round completed by deadline with the reply in time only
+    const { item, entries } = await staged(g, request.id);
+    expect(item).toMatchObject({ status: 'COMPLETE', completedBy: 'deadline', lateReplies: 1 });
+    expect(entries[0]!.message.payload).toMatchObject({ courierId: 'fast', quotes: 1 });
+    expect(await g.expire(request.id)).toBe('already-complete');
   });
 
   test('a reply to an unknown request fails its record with the reason (it goes to the DLQ)', async () => {

@@ -118,6 +118,8 @@ export interface GatheringItem {
   readonly expectedReplies: number;
   readonly quorum?: number;
   readonly deadline: string;
+  /** The deadline in epoch milliseconds: replies after it are late. */
+  readonly deadlineAt: number;
   readonly context: Record<string, unknown>;
   readonly replies: Record<string, { messageId: string; receivedAt: string; payload: unknown }>;
   readonly version: number;
@@ -276,9 +278,16 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
           TableName: table(),
           Key: keyOf(requestId),
           UpdateExpression: 'SET replies.#responder = :entry ADD #version :one',
-          ConditionExpression: '#status = :open AND attribute_not_exists(replies.#responder)',
-          ExpressionAttributeNames: { '#responder': responder, '#status': 'status', '#version': 'version' },
-          ExpressionAttributeValues: { ':entry': entry, ':open': 'OPEN', ':one': 1 },
+          // A reply after the deadline is late even before the deadline message is handled.
+          ConditionExpression:
+            '#status = :open AND attribute_not_exists(replies.#responder) AND #deadlineAt > :now',
+          ExpressionAttributeNames: {
+            '#responder': responder,
+            '#status': 'status',
+            '#version': 'version',
+            '#deadlineAt': 'deadlineAt',
+          },
+          ExpressionAttributeValues: { ':entry': entry, ':open': 'OPEN', ':one': 1, ':now': clock() },
         }),
       );
     } catch (error) {
@@ -287,8 +296,12 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
       if (!item) throw notFound(requestId, options.name);
       // A reply already counted, or one after completion: expected with at-least-once delivery
       // and slow responders; counted for the record, never a second result.
-      const outcome: ReplyOutcome = item.status === 'COMPLETE' ? 'late' : 'duplicate';
+      const pastDeadline =
+        item.status === 'OPEN' && clock() >= item.deadlineAt && !(responder in item.replies);
+      const outcome: ReplyOutcome = item.status === 'COMPLETE' || pastDeadline ? 'late' : 'duplicate';
       await count(requestId, outcome === 'late' ? 'lateReplies' : 'duplicateReplies');
+      // The deadline passed and its message is not handled yet: complete now, with the replies in time.
+      if (pastDeadline) await expire(requestId);
       logger?.info(`Reply ${outcome}: the gathering does not change`, { requestId, responder });
       return outcome;
     }
@@ -316,6 +329,7 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
             expectedReplies: gather.expectedReplies,
             quorum: gather.quorum,
             deadline: new Date(deadlineAt).toISOString(),
+            deadlineAt,
             context: gather.context ?? {},
             replies: {},
             version: 0,
