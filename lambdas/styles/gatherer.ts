@@ -169,7 +169,7 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
     const { Item } = await db().send(
       new GetCommand({ TableName: table(), Key: keyOf(requestId), ConsistentRead: true }),
     );
-    return Item as GatheringItem | undefined;
+    return Item ? toGatheringItem(Item) : undefined;
   };
 
   const decide = (item: GatheringItem): CompletionReason | undefined => {
@@ -277,12 +277,11 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
         new UpdateCommand({
           TableName: table(),
           Key: keyOf(requestId),
-          UpdateExpression: 'SET replies.#responder = :entry ADD #version :one',
+          UpdateExpression: 'SET #reply = :entry ADD #version :one',
           // A reply after the deadline is late even before the deadline message is handled.
-          ConditionExpression:
-            '#status = :open AND attribute_not_exists(replies.#responder) AND #deadlineAt > :now',
+          ConditionExpression: '#status = :open AND attribute_not_exists(#reply) AND #deadlineAt > :now',
           ExpressionAttributeNames: {
-            '#responder': responder,
+            '#reply': `${REPLY_ATTRIBUTE_PREFIX}${responder}`,
             '#status': 'status',
             '#version': 'version',
             '#deadlineAt': 'deadlineAt',
@@ -330,8 +329,9 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
             quorum: gather.quorum,
             deadline: new Date(deadlineAt).toISOString(),
             deadlineAt,
-            context: gather.context ?? {},
-            replies: {},
+            // Replies are top-level attributes (`reply:<responder>`), and an empty context is left
+            // out: empty maps are where stream consumers (and DynamoDB Local's stream) disagree.
+            ...(gather.context && Object.keys(gather.context).length ? { context: gather.context } : {}),
             version: 0,
           },
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -366,6 +366,24 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
         logger.info('Gathering deadline', { requestId: deadline.payload.requestId, outcome });
       }),
     ],
+  };
+}
+
+/** Each reply is its own attribute, so recording one is a single conditional SET. */
+const REPLY_ATTRIBUTE_PREFIX = 'reply:';
+
+function toGatheringItem(raw: Record<string, unknown>): GatheringItem {
+  const replies: GatheringItem['replies'] = {};
+  const rest: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (name.startsWith(REPLY_ATTRIBUTE_PREFIX))
+      replies[name.slice(REPLY_ATTRIBUTE_PREFIX.length)] = value as GatheringItem['replies'][string];
+    else rest[name] = value;
+  }
+  return {
+    ...(rest as unknown as GatheringItem),
+    context: (raw.context as Record<string, unknown>) ?? {},
+    replies,
   };
 }
 
