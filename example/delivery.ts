@@ -19,9 +19,11 @@ import {
   DispatchCourier,
   QuoteDeliveryPrice,
 } from '../lambdas/example/delivery-messages';
+import { GetTicketEta, KitchenQueryNames, TicketEta } from '../lambdas/example/kitchen-queries';
 import {
   HttpCommandEndpoint,
   MessageConsumer,
+  PendingRequestsTable,
   PointToPointChannel,
   PublishSubscribeChannel,
   ReplyGatherer,
@@ -43,6 +45,8 @@ export interface DeliveryProps {
   readonly orderOutbox: TransactionalOutbox;
   /** The reply channel place-order names in CreateTicket. */
   readonly orderReplies: PointToPointChannel;
+  /** The kitchen's tickets, read by kitchen-eta. */
+  readonly ticketsTable: dynamodb.ITable;
 }
 
 export class Delivery extends Construct {
@@ -53,6 +57,9 @@ export class Delivery extends Construct {
   readonly couriers: MessageConsumer[];
   readonly dispatch: MessageConsumer;
   readonly api: HttpCommandEndpoint;
+  readonly kitchenQueries: PointToPointChannel;
+  readonly apiReplies: PointToPointChannel;
+  readonly pendingRequests: PendingRequestsTable;
 
   constructor(scope: Construct, id: string, props: DeliveryProps) {
     super(scope, id);
@@ -121,5 +128,36 @@ export class Delivery extends Construct {
     this.gatherer.grantOpen(this.api.function);
     this.quoteRequests.bindProducer(this.api.function);
     this.dispatchesTable.grantReadData(this.api.function);
+
+    // Request / asynchronous response with the client side: order-api asks kitchen-eta, waiting
+    // up to 2 s on its pending-request record; order-api-replies delivers the replies.
+    this.kitchenQueries = new PointToPointChannel(this, 'KitchenQueries', {
+      channelName: KitchenQueryNames.QUERIES,
+      messages: [GetTicketEta],
+    });
+    this.apiReplies = new PointToPointChannel(this, 'OrderApiReplies', {
+      channelName: KitchenQueryNames.API_REPLIES,
+      messages: [TicketEta],
+    });
+    this.pendingRequests = new PendingRequestsTable(this, 'PendingRequests');
+    const kitchenEta = new MessageConsumer(this, 'KitchenEta', {
+      consumerName: 'kitchen-eta',
+      entry: entry('kitchen-eta'),
+      handles: [GetTicketEta],
+      source: this.kitchenQueries,
+      environment: { [TableVariables.TICKETS]: props.ticketsTable.tableName },
+    });
+    props.ticketsTable.grantReadData(kitchenEta.handler);
+    this.apiReplies.grantSend(kitchenEta.handler);
+    const replyRouter = new MessageConsumer(this, 'OrderApiRepliesConsumer', {
+      consumerName: KitchenQueryNames.API_REPLIES,
+      entry: entry('order-api-replies'),
+      handles: [TicketEta],
+      source: this.apiReplies,
+    });
+    this.pendingRequests.bind(replyRouter.handler);
+    this.pendingRequests.bind(this.api.function);
+    this.kitchenQueries.bindProducer(this.api.function);
+    this.api.function.addEnvironment(this.apiReplies.environmentVariable, this.apiReplies.address);
   }
 }

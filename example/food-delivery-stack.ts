@@ -140,6 +140,7 @@ export class FoodDeliveryStack extends Stack {
       ordersTable: this.ordersTable,
       orderOutbox: this.orderOutbox,
       orderReplies: this.orderReplies,
+      ticketsTable: this.ticketsTable,
     });
 
     new CfnOutput(this, 'PlaceOrderFunctionName', { value: this.placeOrder.function.functionName });

@@ -19,10 +19,11 @@ describe('FoodDeliveryStack (example system)', () => {
   });
 
   test('has its consumers, place-order, the order API and the outbox relays, each on nodejs22.x', () => {
-    // Nine SQS mappings (kitchen, order-replies, order-history, notifications, three couriers, the
-    // quote gatherer, courier-dispatch) and two stream mappings (the Orders and gatherings relays).
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 11);
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 13);
+    // Eleven SQS mappings (kitchen, order-replies, order-history, notifications, three couriers, the
+    // quote gatherer, courier-dispatch, kitchen-eta, order-api-replies) and two stream mappings (the
+    // Orders and gatherings relays).
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 13);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 15);
     template.hasResourceProperties('AWS::SNS::Subscription', {
       FilterPolicy: { 'message-type': ['OrderCreated', 'OrderApproved'] },
       RawMessageDelivery: true,
@@ -65,9 +66,10 @@ describe('FoodDeliveryStack (example system)', () => {
     });
   });
 
-  test('has seven PITR, encrypted, on-demand tables; Orders streams new and old images', () => {
-    // Orders, Tickets, OrderHistory, Notifications, ProcessedMessages, delivery gatherings, dispatches.
-    template.resourceCountIs('AWS::DynamoDB::Table', 7);
+  test('has eight PITR, encrypted, on-demand tables; Orders streams new and old images', () => {
+    // Orders, Tickets, OrderHistory, Notifications, ProcessedMessages, delivery gatherings, dispatches,
+    // the order API's pending requests.
+    template.resourceCountIs('AWS::DynamoDB::Table', 8);
     template.allResourcesProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },

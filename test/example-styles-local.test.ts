@@ -111,6 +111,33 @@ describe('example interaction styles on the local cloud', () => {
     expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(['customerId', 'items']);
   });
 
+  test('GET /orders/{id}/eta: request/reply with the client waiting on its pending request, or 202 to poll', async () => {
+    const placed = await curl('POST', '/orders', {
+      customerId: 'c-2',
+      items: [{ sku: 'soup', quantity: 1, unitPrice: 4 }],
+    });
+    await poll(
+      async () => ((await curl('GET', placed.body.statusUrl)).body.status === 'APPROVED' ? true : undefined),
+      'approval',
+    );
+    // The first call may find kitchen-eta cold and answer 202; the reply then lands on the record.
+    const answers = [];
+    for (let i = 0; i < 2; i++) {
+      const asked = await curl('GET', `/orders/${placed.body.orderId}/eta`);
+      expect([200, 202]).toContain(asked.status);
+      const reply =
+        asked.status === 200
+          ? asked.body
+          : await poll(async () => {
+              const record = (await curl('GET', asked.body.statusUrl)).body;
+              return record.lateReply ?? record.reply ?? undefined;
+            }, 'the late ETA reply');
+      answers.push(reply);
+    }
+    for (const answer of answers)
+      expect(answer).toMatchObject({ orderId: placed.body.orderId, status: 'ACCEPTED', minutes: 20 });
+  });
+
   test('delivery quotes: the cheapest answer within 2 s wins, the slow courier is late, one dispatch per round', async () => {
     const rounds: Record<string, any>[] = [];
     for (let round = 0; round < 2; round++) {

@@ -76,6 +76,10 @@ describe('switchyard asyncapi', () => {
     expect(doc.operations['Delivery_OrderApi.send.delivery-quote-requests'].reply.channel.$ref).toBe(
       '#/channels/delivery-quotes-replies',
     );
+    // The order API's own request/reply, with its client-side pending-request store.
+    expect(doc.operations['Delivery_OrderApi.send.kitchen-queries'].reply.channel.$ref).toBe(
+      '#/channels/order-api-replies',
+    );
     // A one-way notification has no reply.
     expect(doc.operations['Delivery_Quotes_Outbox_Relay.send.courier-dispatch'].reply).toBeUndefined();
   });

@@ -6,6 +6,9 @@
  * - GET  /orders/{orderId}               -> the order's status (PENDING, then APPROVED)
  * - POST /orders/{orderId}/delivery-quotes -> 202 { quoteRequestId, statusUrl }: quotes asked of every courier
  * - GET  /delivery-quotes/{requestId}    -> the gathering (OPEN/COMPLETE, replies) and the dispatch
+ * - GET  /orders/{orderId}/eta           -> asks the kitchen (request/reply) and waits up to 2 s: 200 with
+ *                                          the answer, or 202 with /requests/{correlationId} to poll
+ * - GET  /requests/{correlationId}       -> the pending request: PENDING, REPLIED or GAVE_UP (+ late reply)
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -14,16 +17,30 @@ import { TableVariables } from '../example/channels';
 import { DeliveryNames, QUOTE_DEADLINE_MS, QuoteDeliveryPrice } from '../example/delivery-messages';
 import { deliveryQuotes } from '../example/delivery-quotes';
 import { channelAddress, requiredVariable } from '../example/environment';
+import { ETA_TIMEOUT_MS, GetTicketEta, KitchenQueryNames } from '../example/kitchen-queries';
 import { PlaceOrderRequest } from '../example/messages';
 import { createProducer } from '../producer';
+import { RequestTimeoutError } from '../styles/errors';
 import { GathererEnvironment } from '../styles/gatherer';
 import { accepted, createHttpApi, route } from '../styles/http';
+import { createRequestClient } from '../styles/pending-requests';
 import { handler as placeOrder } from './place-order';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 const producer = createProducer();
 /** The couriers subscribed to delivery-quote-requests (the stack sets it). */
 const COURIERS_VARIABLE = 'COURIER_COUNT';
+
+let kitchenClient: ReturnType<typeof createRequestClient> | undefined;
+/** Created on first use: it reads its table and reply channel from the environment. */
+const kitchen = () => {
+  kitchenClient ??= createRequestClient({
+    requester: 'order-api',
+    replyTo: channelAddress(KitchenQueryNames.API_REPLIES),
+    producer,
+  });
+  return kitchenClient;
+};
 
 const QuoteRequest = z.object({ pickupAddress: z.string().min(1), dropoffAddress: z.string().min(1) });
 
@@ -72,6 +89,40 @@ export const handler = createHttpApi([
     },
     QuoteRequest,
   ),
+  route('GET', '/orders/{orderId}/eta', async ({ params }) => {
+    const pending = await kitchen().send(
+      channelAddress(KitchenQueryNames.QUERIES),
+      GetTicketEta,
+      { orderId: params.orderId! },
+      { timeoutMs: ETA_TIMEOUT_MS },
+    );
+    try {
+      const reply = await kitchen().wait(pending.correlationId);
+      return {
+        statusCode: 200,
+        body: { correlationId: pending.correlationId, ...(reply.payload as object) },
+      };
+    } catch (error) {
+      if (!(error instanceof RequestTimeoutError)) throw error;
+      return accepted(`/requests/${pending.correlationId}`, {
+        correlationId: pending.correlationId,
+        status: 'GAVE_UP',
+      });
+    }
+  }),
+  route('GET', '/requests/{correlationId}', async ({ params }) => {
+    const record = await kitchen().result(params.correlationId!);
+    if (!record) return { statusCode: 404, body: { error: `No request ${params.correlationId}.` } };
+    return {
+      statusCode: 200,
+      body: {
+        correlationId: record.correlationId,
+        status: record.status,
+        reply: record.reply?.payload ?? null,
+        lateReply: record.lateReply?.payload ?? null,
+      },
+    };
+  }),
   route('GET', '/delivery-quotes/{requestId}', async ({ params }) => {
     const gathering = await deliveryQuotes.read(params.requestId!);
     if (!gathering) return { statusCode: 404, body: { error: `No quote round ${params.requestId}.` } };
