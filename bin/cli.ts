@@ -15,6 +15,8 @@ import { localCommand } from '../local/commands/local';
 import { consoleOutput, type Output } from '../local/commands/shared';
 import { JavaMissingError } from '../local/dynamodb-local';
 import { LocalCloudError } from '../local/template/errors';
+import { registerAsyncapi } from './commands/asyncapi';
+import { registerDiagram } from './commands/diagram';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -55,7 +57,11 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
       .option('--orders <n>', 'orders the example workload places (default 1000)', positiveInteger)
       .option('--keep', 'stay up after deploying (and after the workload, if --orders is given) until Ctrl-C')
       .option('--function-concurrency <n>', 'most worker threads per function (default 4)', positiveInteger)
-      .option('--verbose', 'print every function log line'),
+      .option('--verbose', 'print every function log line')
+      .option(
+        '--report-html <file>',
+        "also write the topology picture annotated with the run's message counts",
+      ),
   ).action(async (options) => {
     exitCode = await localCommand(options, output);
   });
@@ -67,6 +73,12 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
       .option('-e, --event <file>', 'JSON event file (default: {})'),
   ).action(async (fn: string, options) => {
     exitCode = await invokeCommand(fn, options, output);
+  });
+  registerAsyncapi(program, output, (code) => {
+    exitCode = code;
+  });
+  registerDiagram(program, output, (code) => {
+    exitCode = code;
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -14,6 +14,7 @@ import {
   ServiceFunction,
   TransactionalOutbox,
 } from 'switchyard-aws/cdk';
+import { Delivery } from './delivery';
 import { Channels, ConsumerNames, TableVariables } from './domain/channels';
 import { CreateTicket, OrderApproved, OrderCreated, TicketAccepted, TicketCreated } from './domain/messages';
 
@@ -36,6 +37,7 @@ export class FoodDeliveryStack extends Stack {
   readonly orderRepliesConsumer: MessageConsumer;
   readonly orderHistory: MessageConsumer;
   readonly notifications: MessageConsumer;
+  readonly delivery: Delivery;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
@@ -126,6 +128,14 @@ export class FoodDeliveryStack extends Stack {
       environment: { [TableVariables.NOTIFICATIONS]: this.notificationsTable.tableName },
     });
     this.notificationsTable.grantReadWriteData(this.notifications.handler);
+
+    // Delivery quotes (publish / async responses), dispatch (notification) and the HTTP front door.
+    this.delivery = new Delivery(this, 'Delivery', {
+      ordersTable: this.ordersTable,
+      orderOutbox: this.orderOutbox,
+      orderReplies: this.orderReplies,
+      ticketsTable: this.ticketsTable,
+    });
 
     new CfnOutput(this, 'PlaceOrderFunctionName', { value: this.placeOrder.function.functionName });
     new CfnOutput(this, 'OrdersTableName', { value: this.ordersTable.tableName });

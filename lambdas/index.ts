@@ -14,3 +14,4 @@ export * from './core';
 export * from './idempotency';
 export * from './outbox';
 export * from './producer';
+export * from './styles';

@@ -17,6 +17,7 @@ import { startDynamoDbLocal } from './dynamodb-local';
 import { endpointEnvironment, type LocalEndpoints } from './endpoints';
 import { StreamEventSource } from './esm/dynamodb-stream-event-source';
 import { SqsEventSource } from './esm/sqs-event-source';
+import { type FunctionUrlServer, serveFunctionUrl } from './http/function-url-server';
 import type { Denial } from './iam/gateway';
 import type { UndeliverableStats } from './iam/sns-delivery';
 import { StrictLayer } from './iam/strict-layer';
@@ -103,7 +104,10 @@ export class LocalCloud {
   private readonly hosts = new Map<string, FunctionHost>();
   private readonly running: RunningMapping[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly urlServers: FunctionUrlServer[] = [];
   private stopped = false;
+  /** The cloud assembly the app was deployed from (its topology model is read from it). */
+  assemblyDir?: string;
 
   private constructor(
     readonly endpoints: LocalEndpoints,
@@ -213,7 +217,14 @@ export class LocalCloud {
       options.eventSourceLog,
       strict,
     );
+    cloud.assemblyDir = assemblyDir;
     if (options.runEventSources ?? true) cloud.startEventSources(log);
+    try {
+      await cloud.serveFunctionUrls(log);
+    } catch (error) {
+      await cloud.stop();
+      throw error;
+    }
     return cloud;
   }
 
@@ -275,6 +286,7 @@ export class LocalCloud {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
+    await Promise.allSettled(this.urlServers.map((s) => s.stop()));
     await Promise.allSettled(this.running.map((r) => r.source.stop()));
     await Promise.allSettled([...this.hosts.values()].map((h) => h.stop()));
     for (const client of Object.values(this.clients)) client.destroy();
@@ -304,6 +316,23 @@ export class LocalCloud {
     };
     this.roleClients.push(clients.sqs, clients.sns, clients.streams);
     return clients;
+  }
+
+  /** Function URL -> function name, for every URL served on 127.0.0.1. */
+  functionUrls(): { url: string; functionName: string; authType: string }[] {
+    return this.stacks.flatMap((s) =>
+      s.functionUrls.map((u) => ({ url: u.url, functionName: u.functionName, authType: u.authType })),
+    );
+  }
+
+  private async serveFunctionUrls(log: (line: string) => void): Promise<void> {
+    for (const stack of this.stacks) {
+      for (const definition of stack.functionUrls) {
+        const server = await serveFunctionUrl(definition, this.host(definition.functionName), log);
+        this.urlServers.push(server);
+        log(`Function URL ${definition.url} -> ${definition.functionName} (auth ${definition.authType})`);
+      }
+    }
   }
 
   private host(functionName: string): FunctionHost {

@@ -18,10 +18,12 @@ describe('FoodDeliveryStack (example system)', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'order-replies' });
   });
 
-  test('has four consumers, place-order and the outbox relay, each on nodejs22.x', () => {
-    // Four SQS mappings (one per consumer) and the relay's DynamoDB stream mapping.
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 5);
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 6);
+  test('has its consumers, place-order, the order API and the outbox relays, each on nodejs22.x', () => {
+    // Eleven SQS mappings (kitchen, order-replies, order-history, notifications, three couriers, the
+    // quote gatherer, courier-dispatch, kitchen-eta, order-api-replies) and two stream mappings (the
+    // Orders and gatherings relays).
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 13);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 15);
     template.hasResourceProperties('AWS::SNS::Subscription', {
       FilterPolicy: { 'message-type': ['OrderCreated', 'OrderApproved'] },
       RawMessageDelivery: true,
@@ -64,8 +66,10 @@ describe('FoodDeliveryStack (example system)', () => {
     });
   });
 
-  test('has five PITR, encrypted, on-demand tables; Orders streams new and old images', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 5);
+  test('has eight PITR, encrypted, on-demand tables; Orders streams new and old images', () => {
+    // Orders, Tickets, OrderHistory, Notifications, ProcessedMessages, delivery gatherings, dispatches,
+    // the order API's pending requests.
+    template.resourceCountIs('AWS::DynamoDB::Table', 8);
     template.allResourcesProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -93,6 +97,7 @@ describe('FoodDeliveryStack (example system)', () => {
         'KitchenEventsTopicArn',
         'KitchenCommandsQueueUrl',
         'OrderRepliesQueueUrl',
+        'OrderApiUrl',
       ]),
     );
   });

@@ -38,18 +38,19 @@ export const OrderApproved = defineEvent({
   partitionKey: (p) => p.orderId,
 });
 
-export const CreateTicket = defineCommand({
-  type: 'CreateTicket',
-  description: 'Asks the kitchen to create a ticket for an order; the reply goes to the reply-to channel.',
-  schema: z.object({ orderId: z.string().min(1), items: z.array(LineItem).min(1) }),
-  partitionKey: (p) => p.orderId,
-});
-
 export const TicketCreated = defineReply({
   type: 'TicketCreated',
   description: 'Reply to CreateTicket: the ticket exists.',
   schema: z.object({ orderId: z.string().min(1), ticketId: z.string().min(1) }),
   partitionKey: (p) => p.orderId,
+});
+
+export const CreateTicket = defineCommand({
+  type: 'CreateTicket',
+  description: 'Asks the kitchen to create a ticket for an order; the reply goes to the reply-to channel.',
+  schema: z.object({ orderId: z.string().min(1), items: z.array(LineItem).min(1) }),
+  partitionKey: (p) => p.orderId,
+  replies: [TicketCreated],
 });
 
 export const TicketAccepted = defineEvent({

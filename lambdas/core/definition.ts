@@ -3,9 +3,9 @@
  * The zod schema validates payloads at both ends and yields the JSON Schema used by AsyncAPI.
  */
 import { z } from 'zod';
-import { MessageValidationError } from './errors';
+import { MessageValidationError, NoReplyExpectedError } from './errors';
 import { type MessageKind, MessageKinds } from './headers';
-import { buildMessage, correlationIdOf, type Message, type MessageOptions } from './message';
+import { buildMessage, correlationIdOf, type Message, type MessageOptions, replyToOf } from './message';
 
 export interface MessageDefinitionProps<S extends z.ZodType> {
   /** Unique message type name, e.g. `OrderCreated`. Used for routing and filter policies. */
@@ -14,6 +14,13 @@ export interface MessageDefinitionProps<S extends z.ZodType> {
   readonly description?: string;
   /** Derives the partition key (FIFO MessageGroupId) from the payload, e.g. the order id. */
   readonly partitionKey?: (payload: z.output<S>) => string;
+  /**
+   * Commands only: the replies a receiver may answer with (request / asynchronous response). The
+   * AsyncAPI document and the topology diagram draw the reply channel from it; `notify` refuses a
+   * command that declares replies, because its sender would wait for an answer that never comes.
+   * @default - none: a one-way notification
+   */
+  readonly replies?: readonly MessageDefinition[];
 }
 
 export interface MessageDefinition<S extends z.ZodType = z.ZodType> {
@@ -21,6 +28,8 @@ export interface MessageDefinition<S extends z.ZodType = z.ZodType> {
   readonly kind: MessageKind;
   readonly schema: S;
   readonly description?: string;
+  /** The replies a receiver may answer this command with; empty for one-way messages. */
+  readonly replies: readonly MessageDefinition[];
   /** Validates the payload and builds the message. Throws MessageValidationError on a bad payload. */
   create(payload: z.input<S>, options?: MessageOptions): Message<z.output<S>>;
   /** Validates a received payload. Throws MessageValidationError naming the type and the bad fields. */
@@ -52,6 +61,7 @@ function define<S extends z.ZodType>(
     kind,
     schema: props.schema,
     description: props.description,
+    replies: props.replies ?? [],
     parse,
     create(payload, options = {}) {
       const valid = parse(payload);
@@ -89,6 +99,8 @@ export const defineReply = <S extends z.ZodType>(props: MessageDefinitionProps<S
 /**
  * Builds the reply to a request: correlation id = the request's id (as the book's request /
  * asynchronous response style asks), causation id = the request's id, same partition key.
+ * Throws NoReplyExpectedError when the request carries no reply-to header (a one-way notification,
+ * see `notify`): nobody waits for that answer, and sending it would need an address nobody gave.
  *
  * @example
  * const reply = replyTo(command, TicketCreatedReply, { ticketId: 't-1' });
@@ -100,6 +112,13 @@ export function replyTo<S extends z.ZodType>(
   payload: z.input<S>,
   options: MessageOptions = {},
 ): Message<z.output<S>> {
+  if (!replyToOf(request)) {
+    throw new NoReplyExpectedError(
+      `${request.type} ${request.id} carries no reply-to header: it is a one-way notification (sent with notify), ` +
+        `so there is no requester waiting for ${definition.type} and no address to send it to. Do not reply to it; ` +
+        `if the sender needs an answer, it must send the command with a replyTo address (request/reply) instead.`,
+    );
+  }
   return definition.create(payload, {
     partitionKey: request.headers['partition-key'],
     ...options,

@@ -53,3 +53,19 @@ export class ConfigurationError extends SwitchyardError {
     this.name = 'ConfigurationError';
   }
 }
+
+/** A handler tried to reply to a message that has no reply-to header (a one-way notification). */
+export class NoReplyExpectedError extends SwitchyardError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoReplyExpectedError';
+  }
+}
+
+/** `notify` was given a command that declares replies: its sender would wait for nothing. */
+export class NotificationExpectsReplyError extends SwitchyardError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotificationExpectsReplyError';
+  }
+}

@@ -9,6 +9,7 @@ import { summarize } from '../stats';
 import { isFoodDeliveryApp, runFoodDeliveryWorkload, type WorkloadResult } from '../workload/food-delivery';
 import { consoleProgress } from '../workload/progress';
 import { removeKeepState, writeKeepState } from './keep-state';
+import { writeReportHtml } from './report-html';
 import {
   type CloudCommandOptions,
   endpointsFrom,
@@ -23,6 +24,8 @@ export interface LocalCommandOptions extends CloudCommandOptions {
   /** Print every function log line. */
   readonly verbose?: boolean;
   readonly functionConcurrency?: number;
+  /** Write the topology picture annotated with this run's message counts to this HTML file. */
+  readonly reportHtml?: string;
 }
 
 function formatWorkload(result: WorkloadResult): string[] {
@@ -100,6 +103,10 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       const flow = await collectFlowReport(cloud);
       for (const line of [...formatWorkload(result), ...formatFlowReport(flow)]) output.out(line);
       for (const line of formatAccess(cloud)) output.out(line);
+      if (options.reportHtml && cloud.assemblyDir) {
+        const caption = `${result.ordersCompleted}/${result.ordersRequested} orders in ${(result.durationMs / 1000).toFixed(1)} s; edges show messages per channel and records delivered per consumer.`;
+        output.out(`Wrote ${await writeReportHtml(cloud.assemblyDir, flow, options.reportHtml, caption)}`);
+      }
       const problems = [
         ...cloud.denials().map((d) => `access denied (x${d.count}): ${d.message}`),
         ...cloud

@@ -17,6 +17,7 @@ import { IntrinsicResolver, referencedIds } from './intrinsics';
 import { NAME_LIMITS, physicalName } from './names';
 import type { DeployClients, DeployedResource, Inventory, ResourceContext } from './resources/context';
 import { createTable } from './resources/dynamodb';
+import { defineFunctionUrl, type FunctionUrlDefinition } from './resources/function-url';
 import {
   defineEventSourceMapping,
   defineFunction,
@@ -38,6 +39,7 @@ export const SUPPORTED_TYPES = [
   'AWS::Lambda::Function',
   'AWS::Lambda::EventSourceMapping',
   'AWS::Events::Rule',
+  'AWS::Lambda::Url',
 ] as const;
 
 /** Template-only types that never change local behaviour (CDK bookkeeping). */
@@ -65,6 +67,8 @@ export interface DeployedStack {
   readonly functions: readonly LocalFunctionDefinition[];
   readonly mappings: readonly MappingDefinition[];
   readonly schedules: readonly ScheduleDefinition[];
+  /** Function URLs, served on 127.0.0.1 by the LocalCloud. */
+  readonly functionUrls: readonly FunctionUrlDefinition[];
   /** Type -> logical ids of resources that are not emulated. */
   readonly unsupported: ReadonlyMap<string, readonly string[]>;
   readonly warnings: readonly string[];
@@ -119,6 +123,7 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
   const unsupported = new Map<string, string[]>();
   const functions: LocalFunctionDefinition[] = [];
   const mappings: MappingDefinition[] = [];
+  const functionUrls: FunctionUrlDefinition[] = [];
   const schedules: ScheduleDefinition[] = [];
   const functionArns = new Map<string, string>();
   const supportedTypes: readonly string[] = [
@@ -255,6 +260,12 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
           };
           break;
         }
+        case 'AWS::Lambda::Url': {
+          const { resource: r, definition } = await defineFunctionUrl(ctx, props, functionArns);
+          functionUrls.push(definition);
+          created = r;
+          break;
+        }
         case 'AWS::Events::Rule': {
           const { resource: r, definitions } = defineScheduleRule(ctx, props, functionArns);
           schedules.push(...definitions);
@@ -287,6 +298,7 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
     functions,
     mappings,
     schedules,
+    functionUrls,
     unsupported,
     warnings,
     notes,
