@@ -17,7 +17,7 @@ import { endpointEnvironment, type LocalEndpoints } from './endpoints';
 import { StreamEventSource } from './esm/dynamodb-stream-event-source';
 import { SqsEventSource } from './esm/sqs-event-source';
 import { ObservedInvoker } from './observed-invoker';
-import { FunctionHost, type InvokeResult, type Invoker } from './runtime/function-host';
+import { FunctionHost, type InvokeResult, type Invoker, type WorkerPreload } from './runtime/function-host';
 import { startSnsSqs } from './sns-sqs';
 import { readCloudAssembly, synthesize, synthesizeCached } from './template/assembly';
 import { type DeployedStack, deployStack, emptyInventory } from './template/deployer';
@@ -48,6 +48,18 @@ export interface LocalCloudOptions {
    * laptop responsive. @default 4
    */
   readonly functionConcurrency?: number;
+  /** Fault injection (the chaos run). @default - none */
+  readonly faults?: CloudFaultHooks;
+}
+
+/** How a chaos run injects faults: inside every function worker and on the mappings' own SDK clients. */
+export interface CloudFaultHooks {
+  /** The module every worker of this function loads before its handler. */
+  workerPreload(fn: LocalFunctionDefinition): WorkerPreload;
+  /** Called once on each SDK client of an event source mapping (each mapping gets its own clients). */
+  decorateMappingClient(client: SQSClient | SNSClient | DynamoDBStreamsClient, mapping: string): void;
+  /** Caps every function's timeout, so an injected timeout costs seconds, not minutes. @default - the template's */
+  readonly maxFunctionTimeoutSeconds?: number;
 }
 
 interface RunningMapping {
@@ -70,6 +82,8 @@ export class LocalCloud {
   private readonly hosts = new Map<string, FunctionHost>();
   private readonly running: RunningMapping[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly mappingClients: { destroy(): void }[] = [];
+  private faults: CloudFaultHooks | undefined;
   private stopped = false;
 
   private constructor(
@@ -147,6 +161,7 @@ export class LocalCloud {
       emulators,
       options.functionLog,
     );
+    cloud.faults = options.faults;
     if (options.runEventSources ?? true) cloud.startEventSources(log);
     return cloud;
   }
@@ -206,7 +221,7 @@ export class LocalCloud {
     for (const timer of this.timers) clearInterval(timer);
     await Promise.allSettled(this.running.map((r) => r.source.stop()));
     await Promise.allSettled([...this.hosts.values()].map((h) => h.stop()));
-    for (const client of Object.values(this.clients)) client.destroy();
+    for (const client of [...Object.values(this.clients), ...this.mappingClients]) client.destroy();
     await Promise.allSettled(this.emulators.map((e) => e.stop()));
   }
 
@@ -225,15 +240,47 @@ export class LocalCloud {
         logicalId: definition.logicalId,
         codeDir: definition.codeDir,
         handler: definition.handler,
-        timeoutSeconds: definition.timeoutSeconds,
+        timeoutSeconds: Math.min(
+          definition.timeoutSeconds,
+          this.faults?.maxFunctionTimeoutSeconds ?? Infinity,
+        ),
         memoryMb: definition.memoryMb,
         // The emulator endpoints win: a function must never reach real AWS from the local cloud.
         environment: { ...definition.environment, ...endpointEnvironment(this.endpoints, this.region) },
       },
-      { log: this.functionLog, concurrency: definition.reservedConcurrency ?? this.functionConcurrency },
+      {
+        log: this.functionLog,
+        concurrency: definition.reservedConcurrency ?? this.functionConcurrency,
+        preload: this.faults?.workerPreload(definition),
+      },
     );
     this.hosts.set(functionName, host);
     return host;
+  }
+
+  /** The cloud's clients, or with fault injection, the mapping's own decorated ones. */
+  private clientsOfMapping(mapping: string): {
+    sqs: SQSClient;
+    sns: SNSClient;
+    streams: DynamoDBStreamsClient;
+  } {
+    const faults = this.faults;
+    if (!faults) return this.clients;
+    const like = (endpoint: string) => ({
+      endpoint,
+      region: this.region,
+      credentials: this.clients.sqs.config.credentials,
+    });
+    const own = {
+      sqs: new SQSClient(like(this.endpoints.snsSqs)),
+      sns: new SNSClient(like(this.endpoints.snsSqs)),
+      streams: new DynamoDBStreamsClient(like(this.endpoints.dynamodb)),
+    };
+    for (const client of Object.values(own)) {
+      faults.decorateMappingClient(client, mapping);
+      this.mappingClients.push(client);
+    }
+    return own;
   }
 
   private startEventSources(log: (line: string) => void): void {
@@ -241,14 +288,11 @@ export class LocalCloud {
       for (const definition of stack.mappings) {
         const invoker: Invoker = this.host(definition.config.functionName);
         const observer = new ObservedInvoker(invoker, definition.logicalId);
+        const clients = this.clientsOfMapping(definition.logicalId);
         const source =
           definition.kind === 'sqs'
-            ? new SqsEventSource(definition.config, observer, this.clients.sqs)
-            : new StreamEventSource(definition.config, observer, {
-                streams: this.clients.streams,
-                sqs: this.clients.sqs,
-                sns: this.clients.sns,
-              });
+            ? new SqsEventSource(definition.config, observer, clients.sqs)
+            : new StreamEventSource(definition.config, observer, clients);
         source.start();
         this.running.push({ definition, observer, source });
       }
