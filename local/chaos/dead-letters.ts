@@ -11,6 +11,7 @@ import {
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
 import type { LocalCloud } from '../cloud';
+import type { ConsumerFailureLog } from './failure-log';
 
 export interface DeadLetter {
   readonly queue: string;
@@ -47,7 +48,7 @@ export async function queueDepth(cloud: LocalCloud, url: string): Promise<number
   );
 }
 
-function identify(cloud: LocalCloud, queue: string, message: Message): DeadLetter {
+function identify(cloud: LocalCloud, log: ConsumerFailureLog, queue: string, message: Message): DeadLetter {
   const attributes = message.MessageAttributes ?? {};
   const body = message.Body ?? '';
   let parsed: Record<string, unknown> | undefined;
@@ -75,6 +76,8 @@ function identify(cloud: LocalCloud, queue: string, message: Message): DeadLette
     'message-id'
   ]?.Value;
   const id = attributes['message-id']?.StringValue ?? envelopeId ?? message.MessageId ?? '';
+  const logged = log.reasonOf(id);
+  if (logged) return { queue, id, reason: logged };
   for (const mapping of cloud.mappingReports()) {
     const reason =
       mapping.observer.failureReason(id) ?? mapping.observer.failureReason(message.MessageId ?? '');
@@ -84,7 +87,7 @@ function identify(cloud: LocalCloud, queue: string, message: Message): DeadLette
 }
 
 /** Every message in every dead-letter queue; they stay there (received with a visibility timeout only). */
-export async function readDeadLetters(cloud: LocalCloud): Promise<DeadLetter[]> {
+export async function readDeadLetters(cloud: LocalCloud, log: ConsumerFailureLog): Promise<DeadLetter[]> {
   const found: DeadLetter[] = [];
   for (const queue of deadLetterQueues(cloud)) {
     const expected = await queueDepth(cloud, queue.url);
@@ -103,7 +106,7 @@ export async function readDeadLetters(cloud: LocalCloud): Promise<DeadLetter[]> 
       for (const message of Messages) {
         if (seen.has(message.MessageId ?? '')) continue;
         seen.add(message.MessageId ?? '');
-        found.push(identify(cloud, queue.name, message));
+        found.push(identify(cloud, log, queue.name, message));
       }
       // Visible again at once: reading a dead-letter queue must not hide its messages from the next reader.
       await cloud.clients.sqs.send(

@@ -20,12 +20,13 @@ import type { FaultRates } from '../faults/rates';
 import { type Progress, silentProgress } from '../workload/progress';
 import { scanAll } from '../workload/scan';
 import { deadLetterCount, deadLetterQueues, queueDepth, readDeadLetters } from './dead-letters';
+import { ConsumerFailureLog } from './failure-log';
 import { checkInvariants, type Findings } from './invariants';
 import { placeOrders, planOrders } from './orders';
 import { injectPoison } from './poison';
 
-export const FUNCTION_TIMEOUT_SECONDS = 5;
-export const VISIBILITY_SECONDS = 8;
+export const FUNCTION_TIMEOUT_SECONDS = 10;
+export const VISIBILITY_SECONDS = 12;
 
 export interface ChaosOptions {
   readonly orders: number;
@@ -134,10 +135,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     projectDir: options.projectDir,
     rates: options.rates,
   });
+  const failureLog = new ConsumerFailureLog();
   const cloud = await LocalCloud.start({
     projectDir: options.projectDir,
     log,
-    functionLog: options.functionLog,
+    functionLog: (line) => {
+      failureLog.observe(line);
+      options.functionLog?.(line);
+    },
     faults: injector.hooks((fn) => /Relay/.test(fn.logicalId), FUNCTION_TIMEOUT_SECONDS),
   });
   try {
@@ -170,7 +175,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await sleep(2000);
     }
     progress.stop();
-    const deadLetters = await readDeadLetters(cloud);
+    const deadLetters = await readDeadLetters(cloud, failureLog);
     const findings = await checkInvariants(cloud, orders, poisons, deadLetters);
     const counts = injector.counters.snapshot();
     const report: ChaosReport = {
