@@ -123,10 +123,3 @@ export async function readDeadLetters(cloud: LocalCloud, log: ConsumerFailureLog
   }
   return found;
 }
-
-/** Messages in all dead-letter queues together. */
-export async function deadLetterCount(cloud: LocalCloud): Promise<number> {
-  let total = 0;
-  for (const queue of deadLetterQueues(cloud)) total += await queueDepth(cloud, queue.url);
-  return total;
-}

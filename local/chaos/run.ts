@@ -19,14 +19,14 @@ import { ALL_FAULT_KINDS, type FaultKind, FaultKinds, Tallies } from '../faults/
 import type { FaultRates } from '../faults/rates';
 import { type Progress, silentProgress } from '../workload/progress';
 import { scanAll } from '../workload/scan';
-import { deadLetterCount, deadLetterQueues, queueDepth, readDeadLetters } from './dead-letters';
+import { deadLetterQueues, queueDepth, readDeadLetters } from './dead-letters';
 import { ConsumerFailureLog } from './failure-log';
 import { checkInvariants, type Findings } from './invariants';
 import { placeOrders, planOrders } from './orders';
-import { injectPoison } from './poison';
+import { injectPoison, type PoisonMessage } from './poison';
 
-export const FUNCTION_TIMEOUT_SECONDS = 10;
-export const VISIBILITY_SECONDS = 12;
+export const FUNCTION_TIMEOUT_SECONDS = 15;
+export const VISIBILITY_SECONDS = 18;
 
 export interface ChaosOptions {
   readonly orders: number;
@@ -41,7 +41,7 @@ export interface ChaosOptions {
   readonly log?: (line: string) => void;
   /** Function log lines. @default - dropped */
   readonly functionLog?: (line: string) => void;
-  /** Give up waiting for the system to finish after this long. @default 120 s + 150 ms per order */
+  /** Give up waiting for the system to finish after this long. @default 300 s + 500 ms per order */
   readonly settleTimeoutMs?: number;
 }
 
@@ -161,13 +161,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     progress.stop();
 
     const ids = new Set(orders.map((o) => o.orderId));
-    const deadline = Date.now() + (options.settleTimeoutMs ?? 120_000 + 150 * orders.length);
+    const deadline = Date.now() + (options.settleTimeoutMs ?? 300_000 + 500 * orders.length);
     progress.start(orders.length, 'Orders completed');
     let quietRounds = 0;
     while (Date.now() < deadline) {
       const done = await completion(cloud, ids);
       progress.update(done, `faults ${faultedCalls(injector)}`);
-      if (done === ids.size && (await deadLetterCount(cloud)) >= poisons.length) {
+      if (done === ids.size && (await poisonsDeadLettered(cloud, failureLog, poisons)) === poisons.length) {
         // Finished; wait until redeliveries and retries in flight have drained too.
         quietRounds = (await quiet(cloud)) ? quietRounds + 1 : 0;
         if (quietRounds >= 2) break;
@@ -207,6 +207,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await cloud.stop();
   }
+}
+
+/** Poison messages found (by id) in a dead-letter or failure queue so far. */
+async function poisonsDeadLettered(
+  cloud: LocalCloud,
+  failureLog: ConsumerFailureLog,
+  poisons: readonly PoisonMessage[],
+): Promise<number> {
+  const ids = new Set(poisons.map((p) => p.id));
+  const found = new Set(
+    (await readDeadLetters(cloud, failureLog)).map((d) => d.id).filter((id) => ids.has(id)),
+  );
+  return found.size;
 }
 
 function faultedCalls(injector: FaultInjector): number {

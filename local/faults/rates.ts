@@ -10,7 +10,7 @@ export interface FaultRates {
   readonly handlerException: number;
   /** Chance per invocation that the handler finishes its work, then hangs until the function times out. */
   readonly functionTimeout: number;
-  /** Chance per applied write of a function that its worker dies right after it (process exit). */
+  /** Chance per invocation that its worker dies right after its first applied write (process exit). */
   readonly workerKill: number;
   /** Chance per applied publish of the outbox relay that it dies before answering its checkpoint. */
   readonly relayKill: number;
@@ -23,6 +23,6 @@ export const DEFAULT_FAULT_RATES: FaultRates = {
   partialBatch: 0.15,
   handlerException: 0.02,
   functionTimeout: 0.003,
-  workerKill: 0.003,
+  workerKill: 0.01,
   relayKill: 0.03,
 };

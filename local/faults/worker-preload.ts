@@ -31,6 +31,8 @@ export class InjectedHandlerError extends Error {
 }
 
 let random: () => number = () => 1;
+/** Set per invocation: this one dies right after its first applied write. */
+let dieAfterNextWrite = false;
 let counters: FaultCounters | undefined;
 let rates: FaultRates | undefined;
 
@@ -47,7 +49,7 @@ function afterApplied(role: WorkerFaultData['role']) {
       if (isPublish(operation) && random() < rates.relayKill) die(FaultKinds.RELAY_KILLED);
       return;
     }
-    if (random() < rates.workerKill) die(FaultKinds.WORKER_KILLED);
+    if (dieAfterNextWrite) die(FaultKinds.WORKER_KILLED);
   };
 }
 
@@ -80,6 +82,7 @@ export function wrapHandler(handler: AsyncHandler): AsyncHandler {
   return async (event, context) => {
     if (!rates || !counters) return handler(event, context);
     counters.add(Tallies.INVOCATIONS);
+    dieAfterNextWrite = random() < rates.workerKill;
     const draw = random();
     if (draw < rates.handlerException / 2) {
       counters.add(FaultKinds.HANDLER_EXCEPTION);
