@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { type ChaosResult, runChaos } from '../local/chaos/run';
+import { CI_FAULT_RATES, DEFAULT_FAULT_RATES } from '../local/faults/rates';
 import { consoleProgress } from '../local/workload/progress';
 
 function wholeNumber(min: number) {
@@ -57,14 +58,30 @@ async function main(argv: readonly string[]): Promise<number> {
     .option('--orders <n>', 'orders to place', wholeNumber(1), 2000)
     .option('--seed <n>', 'seed of the fault and workload random streams', wholeNumber(0), 1)
     .option('--out <file>', 'report file', join('bench', 'chaos.json'))
+    .option(
+      '--profile <name>',
+      'fault rates: full, or ci (rare kinds more often, for a few dozen orders)',
+      'full',
+    )
     .option('--verbose', 'print every function log line')
     .parse([...argv], { from: 'user' });
-  const options = program.opts<{ orders: number; seed: number; out: string; verbose?: boolean }>();
+  const options = program.opts<{
+    orders: number;
+    seed: number;
+    out: string;
+    profile: string;
+    verbose?: boolean;
+  }>();
+  if (options.profile !== 'full' && options.profile !== 'ci') {
+    console.error(`chaos: unknown --profile "${options.profile}"; use full or ci.`);
+    return 2;
+  }
   const result = await runChaos({
     orders: options.orders,
     seed: options.seed,
     projectDir: process.cwd(),
     resultFile: options.out,
+    rates: options.profile === 'ci' ? CI_FAULT_RATES : DEFAULT_FAULT_RATES,
     progress: consoleProgress(),
     log: (line) => console.log(line),
     functionLog: options.verbose ? (line) => console.error(line) : undefined,

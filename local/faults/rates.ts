@@ -26,3 +26,17 @@ export const DEFAULT_FAULT_RATES: FaultRates = {
   workerKill: 0.01,
   relayKill: 0.03,
 };
+
+/**
+ * Rates for a run of a few dozen orders (the CI test): the rare kinds (timeouts, killed workers,
+ * relay kills, conflicts, partial batches) strike more often, so each is injected at least once.
+ */
+export const CI_FAULT_RATES: FaultRates = {
+  ...DEFAULT_FAULT_RATES,
+  transactionConflict: 0.1,
+  partialBatch: 0.3,
+  handlerException: 0.04,
+  functionTimeout: 0.02,
+  workerKill: 0.03,
+  relayKill: 0.25,
+};
