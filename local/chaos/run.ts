@@ -104,7 +104,7 @@ async function compressTime(cloud: LocalCloud): Promise<void> {
   }
 }
 
-/** Orders whose effects are all visible, and poison messages already dead-lettered. */
+/** Orders approved in the history view whose notification exists. */
 async function completion(cloud: LocalCloud, orderIds: ReadonlySet<string>): Promise<number> {
   const outputs = cloud.outputs() as Record<string, string>;
   const [history, notifications] = await Promise.all([
@@ -117,7 +117,7 @@ async function completion(cloud: LocalCloud, orderIds: ReadonlySet<string>): Pro
   ).length;
 }
 
-/** True when no consumer queue holds a message (visible or in flight) twice in a row. */
+/** True when no consumer queue holds a message, visible or in flight. */
 async function quiet(cloud: LocalCloud): Promise<boolean> {
   const deadLetterUrls = new Set(deadLetterQueues(cloud).map((q) => q.url));
   for (const queue of cloud.inventory.queues.filter((q) => !deadLetterUrls.has(q.url))) {
