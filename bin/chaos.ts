@@ -34,7 +34,10 @@ export function formatChaosResult(result: ChaosResult): string[] {
     ),
     '',
     `Poison messages dead-lettered with their reason: ${report.deadLettered.length}`,
-    ...report.deadLettered.map((d) => `  ${d.id} (${d.channel}) in ${d.queue}: ${d.reason.slice(0, 200)}`),
+    ...report.deadLettered.map(
+      (d) =>
+        `  ${d.id} (${d.channel}) in ${d.queue}${d.copies > 1 ? ` (${d.copies} copies)` : ''}: ${d.reason.slice(0, 200)}`,
+    ),
   ];
   const details: [string, readonly string[]][] = [
     ['Lost', findings.lost],

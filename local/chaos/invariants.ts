@@ -21,8 +21,12 @@ export interface Findings {
   readonly duplicateEffects: string[];
   readonly orderViolations: string[];
   readonly unexpectedDeadLetters: string[];
-  /** Poison messages found in a dead-letter queue, with the reason recorded there. */
-  readonly deadLettered: { id: string; channel: string; queue: string; reason: string }[];
+  /**
+   * Poison messages found in a dead-letter queue, with the reason recorded there and how many
+   * copies (the relay's parking is at-least-once: parked, then killed before its checkpoint, it
+   * parks the record again on the retry).
+   */
+  readonly deadLettered: { id: string; channel: string; queue: string; reason: string; copies: number }[];
 }
 
 const byKey = (items: Record<string, unknown>[]) => new Map(items.map((item) => [String(item.pk), item]));
@@ -89,22 +93,25 @@ export async function checkInvariants(
       findings.duplicateEffects.push(`poison message ${id} had an effect`);
     }
   }
-  const found = new Map<string, DeadLetter>();
+  const found = new Map<string, DeadLetter[]>();
   for (const letter of deadLetters) {
-    if (poisonIds.has(letter.id) && !found.has(letter.id)) found.set(letter.id, letter);
+    if (poisonIds.has(letter.id)) found.set(letter.id, [...(found.get(letter.id) ?? []), letter]);
     else findings.unexpectedDeadLetters.push(`${letter.queue}: ${letter.id}: ${letter.reason}`);
   }
   for (const poison of poisons) {
-    const letter = found.get(poison.id);
-    if (!letter)
+    const letters = found.get(poison.id) ?? [];
+    const first = letters[0];
+    if (!first) {
       findings.lost.push(`poison message ${poison.id} (${poison.channel}) is in no dead-letter queue`);
-    else
-      findings.deadLettered.push({
-        id: poison.id,
-        channel: poison.channel,
-        queue: letter.queue,
-        reason: letter.reason,
-      });
+      continue;
+    }
+    findings.deadLettered.push({
+      id: poison.id,
+      channel: poison.channel,
+      queue: first.queue,
+      reason: first.reason,
+      copies: letters.length,
+    });
   }
   return findings;
 }

@@ -56,7 +56,7 @@ export interface ChaosReport {
     readonly orderViolations: number;
     readonly unexpectedDeadLetters: number;
   };
-  readonly deadLettered: { id: string; channel: string; queue: string; reason: string }[];
+  readonly deadLettered: Findings['deadLettered'];
   readonly durationMs: number;
 }
 

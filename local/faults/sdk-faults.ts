@@ -211,6 +211,18 @@ type Next = (args: { input: Record<string, unknown>; request?: unknown }) => Pro
   response?: unknown;
 }>;
 
+/** A family (throttle, 5xx, reset), then a kind of it, at random. */
+function pickFault(families: FaultKind[][], random: () => number): FaultKind {
+  const family = families[Math.floor(random() * families.length)] as FaultKind[];
+  return family[Math.floor(random() * family.length)] as FaultKind;
+}
+
+/** With ensureEachKind: the first of these kinds not injected yet in the run. */
+export function firstMissing(kinds: readonly FaultKind[], options: SdkFaultOptions): FaultKind | undefined {
+  if (!options.rates.ensureEachKind) return undefined;
+  return kinds.find((kind) => options.counters.get(kind) === 0);
+}
+
 const operationOf = (context: MiddlewareContext) => (context.commandName ?? '').replace(/Command$/, '');
 
 /** The bottom middleware: one decision per request attempt, below the retry strategy. */
@@ -221,14 +233,18 @@ function requestFaults(options: SdkFaultOptions) {
       const operation = operationOf(context);
       if (!service) return next(args);
       options.counters.add(Tallies.SDK_CALLS);
-      if (operation === 'TransactWriteItems' && options.random() < options.rates.transactionConflict) {
-        options.counters.add(FaultKinds.TRANSACTION_CONFLICT);
-        throw faultError(FaultKinds.TRANSACTION_CONFLICT, service, args.input);
+      if (operation === 'TransactWriteItems') {
+        const conflict = options.random() < options.rates.transactionConflict;
+        if (conflict || firstMissing([FaultKinds.TRANSACTION_CONFLICT], options)) {
+          options.counters.add(FaultKinds.TRANSACTION_CONFLICT);
+          throw faultError(FaultKinds.TRANSACTION_CONFLICT, service, args.input);
+        }
       }
-      if (options.random() < options.rates.sdkCall) {
-        const families = candidateFaults(service, operation);
-        const family = families[Math.floor(options.random() * families.length)] as FaultKind[];
-        const kind = family[Math.floor(options.random() * family.length)] as FaultKind;
+      const families = candidateFaults(service, operation);
+      const draw = options.random();
+      const missing = firstMissing(families.flat(), options);
+      if (draw < options.rates.sdkCall || missing) {
+        const kind = missing ?? pickFault(families, options.random);
         options.counters.add(kind);
         if (kind === FaultKinds.RESET_AFTER_APPLIED) {
           const result = await next(args);

@@ -6,7 +6,7 @@
  * throw, hang past the timeout, or die after its effects.
  */
 import { FaultCounters } from './counters';
-import { FaultKinds, Tallies } from './kinds';
+import { type FaultKind, FaultKinds, Tallies } from './kinds';
 import { randomStream } from './random';
 import type { FaultRates } from './rates';
 import { addFaultMiddleware, isPublish, type Service, type StackOwner } from './sdk-faults';
@@ -42,11 +42,17 @@ function die(kind: typeof FaultKinds.WORKER_KILLED | typeof FaultKinds.RELAY_KIL
   process.exit(137);
 }
 
+/** With ensureEachKind: true while this kind has not been injected yet in the run. */
+function firstTime(kind: FaultKind): boolean {
+  return Boolean(rates?.ensureEachKind) && counters?.get(kind) === 0;
+}
+
 function afterApplied(role: WorkerFaultData['role']) {
   return (_service: Service, operation: string): void => {
     if (!rates) return;
     if (role === 'relay') {
-      if (isPublish(operation) && random() < rates.relayKill) die(FaultKinds.RELAY_KILLED);
+      const kill = random() < rates.relayKill;
+      if (isPublish(operation) && (kill || firstTime(FaultKinds.RELAY_KILLED))) die(FaultKinds.RELAY_KILLED);
       return;
     }
     if (dieAfterNextWrite) die(FaultKinds.WORKER_KILLED);
@@ -82,8 +88,13 @@ export function wrapHandler(handler: AsyncHandler): AsyncHandler {
   return async (event, context) => {
     if (!rates || !counters) return handler(event, context);
     counters.add(Tallies.INVOCATIONS);
-    dieAfterNextWrite = random() < rates.workerKill;
-    const draw = random();
+    const kill = random() < rates.workerKill;
+    let draw = random();
+    // ensureEachKind: the first invocations of the run take the kinds not injected yet, in turn.
+    if (firstTime(FaultKinds.HANDLER_EXCEPTION)) draw = 0;
+    else if (firstTime(FaultKinds.FUNCTION_TIMEOUT)) draw = rates.handlerException;
+    dieAfterNextWrite =
+      kill || (draw >= rates.handlerException + rates.functionTimeout && firstTime(FaultKinds.WORKER_KILLED));
     if (draw < rates.handlerException / 2) {
       counters.add(FaultKinds.HANDLER_EXCEPTION);
       throw new InjectedHandlerError('Injected handler exception before the handler ran');
