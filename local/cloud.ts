@@ -22,7 +22,7 @@ import type { Denial } from './iam/gateway';
 import type { UndeliverableStats } from './iam/sns-delivery';
 import { StrictLayer } from './iam/strict-layer';
 import { ObservedInvoker } from './observed-invoker';
-import { FunctionHost, type InvokeResult, type Invoker } from './runtime/function-host';
+import { FunctionHost, type InvokeResult, type Invoker, type WorkerPreload } from './runtime/function-host';
 import { startSnsSqs } from './sns-sqs';
 import { readCloudAssembly, synthesize, synthesizeCached } from './template/assembly';
 import { type DeployedStack, deployStack, emptyInventory } from './template/deployer';
@@ -60,6 +60,18 @@ export interface LocalCloudOptions {
   readonly functionConcurrency?: number;
   /** Enforce the template's IAM, resource and key policies (`--no-iam` turns it off). @default true */
   readonly iam?: boolean;
+  /** Fault injection (the chaos run). @default - none */
+  readonly faults?: CloudFaultHooks;
+}
+
+/** How a chaos run injects faults: inside every function worker and on the mappings' own SDK clients. */
+export interface CloudFaultHooks {
+  /** The module every worker of this function loads before its handler. */
+  workerPreload(fn: LocalFunctionDefinition): WorkerPreload;
+  /** Called once on each SDK client of an event source mapping (each mapping gets its own clients). */
+  decorateMappingClient(client: SQSClient | SNSClient | DynamoDBStreamsClient, mapping: string): void;
+  /** Caps every function's timeout, so an injected timeout costs seconds, not minutes. @default - the template's */
+  readonly maxFunctionTimeoutSeconds?: number;
 }
 
 interface RunningMapping {
@@ -105,6 +117,8 @@ export class LocalCloud {
   private readonly running: RunningMapping[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly urlServers: FunctionUrlServer[] = [];
+  private readonly mappingClients: { destroy(): void }[] = [];
+  private faults: CloudFaultHooks | undefined;
   private stopped = false;
   /** The cloud assembly the app was deployed from (its topology model is read from it). */
   assemblyDir?: string;
@@ -218,6 +232,7 @@ export class LocalCloud {
       strict,
     );
     cloud.assemblyDir = assemblyDir;
+    cloud.faults = options.faults;
     if (options.runEventSources ?? true) cloud.startEventSources(log);
     try {
       await cloud.serveFunctionUrls(log);
@@ -289,8 +304,8 @@ export class LocalCloud {
     await Promise.allSettled(this.urlServers.map((s) => s.stop()));
     await Promise.allSettled(this.running.map((r) => r.source.stop()));
     await Promise.allSettled([...this.hosts.values()].map((h) => h.stop()));
-    for (const client of Object.values(this.clients)) client.destroy();
-    for (const client of this.roleClients) client.destroy();
+    for (const client of [...Object.values(this.clients), ...this.roleClients, ...this.mappingClients])
+      client.destroy();
     await Promise.allSettled(this.emulators.map((e) => e.stop()));
   }
 
@@ -350,14 +365,50 @@ export class LocalCloud {
         logicalId: definition.logicalId,
         codeDir: definition.codeDir,
         handler: definition.handler,
-        timeoutSeconds: definition.timeoutSeconds,
+        timeoutSeconds: Math.min(
+          definition.timeoutSeconds,
+          this.faults?.maxFunctionTimeoutSeconds ?? Infinity,
+        ),
         memoryMb: definition.memoryMb,
         environment: this.functionEnvironment(definition),
       },
-      { log: this.functionLog, concurrency: definition.reservedConcurrency ?? this.functionConcurrency },
+      {
+        log: this.functionLog,
+        concurrency: definition.reservedConcurrency ?? this.functionConcurrency,
+        preload: this.faults?.workerPreload(definition),
+      },
     );
     this.hosts.set(functionName, host);
     return host;
+  }
+
+  /** The cloud's clients, or with fault injection, the mapping's own decorated ones. */
+  /**
+   * SDK clients of one event source mapping: the function's role (as in AWS) and, in a chaos run,
+   * the mapping's own fault injector (each mapping gets its own clients so faults stay per mapping).
+   */
+  private clientsOfMapping(
+    mapping: string,
+    functionName: string,
+  ): { sqs: SQSClient; sns: SNSClient; streams: DynamoDBStreamsClient } {
+    const role = this.clientsOf(functionName);
+    const faults = this.faults;
+    if (!faults) return role;
+    const like = (endpoint: string) => ({
+      endpoint,
+      region: this.region,
+      credentials: role.sqs.config.credentials,
+    });
+    const own = {
+      sqs: new SQSClient(like(this.endpoints.snsSqs)),
+      sns: new SNSClient(like(this.endpoints.snsSqs)),
+      streams: new DynamoDBStreamsClient(like(this.endpoints.dynamodb)),
+    };
+    for (const client of Object.values(own)) {
+      faults.decorateMappingClient(client, mapping);
+      this.mappingClients.push(client);
+    }
+    return own;
   }
 
   private startEventSources(log: (line: string) => void): void {
@@ -366,7 +417,7 @@ export class LocalCloud {
         const invoker: Invoker = this.host(definition.config.functionName);
         const observer = new ObservedInvoker(invoker, definition.logicalId);
         // As in AWS, the mapping polls and sends to its OnFailure destination with the function's role.
-        const clients = this.clientsOf(definition.config.functionName);
+        const clients = this.clientsOfMapping(definition.logicalId, definition.config.functionName);
         const sourceOptions = { log: this.eventSourceLog };
         const source =
           definition.kind === 'sqs'

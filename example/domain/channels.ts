@@ -20,3 +20,9 @@ export const TableVariables = {
   ORDER_HISTORY: 'ORDER_HISTORY_TABLE',
   NOTIFICATIONS: 'NOTIFICATIONS_TABLE',
 } as const;
+
+/** The kitchen's counter items in the Tickets table (key prefix + shard number). */
+export const KitchenCounters = {
+  PREFIX: 'COUNTER#kitchen#',
+  SHARDS: 8,
+} as const;

@@ -14,6 +14,11 @@ export const LineItem = z.object({
 
 /** The request `place-order` accepts. */
 export const PlaceOrderRequest = z.object({
+  /**
+   * The order's id, chosen by the client so that it can retry a call whose answer it did not get
+   * (a timeout, a crash) without placing the order twice. @default - a new UUID
+   */
+  orderId: z.uuid().optional(),
   customerId: z.string().min(1),
   items: z.array(LineItem).min(1),
 });

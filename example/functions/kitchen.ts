@@ -1,6 +1,7 @@
 /**
- * kitchen: drains kitchen-commands. CreateTicket -> a ticket in Tickets, committed in one
- * TransactWriteItems with the processed-message record (transactional duplicate detection), then
+ * kitchen: drains kitchen-commands. CreateTicket -> a ticket in Tickets plus the kitchen's
+ * counters (tickets and portions), committed in one TransactWriteItems with the processed-message
+ * record (transactional duplicate detection), then
  * the TicketCreated reply to the command's reply-to queue and TicketAccepted on kitchen-events.
  * A duplicate command applies nothing and answers again: the first answer may have been lost in a
  * crash after the commit, and the receivers detect duplicates themselves.
@@ -15,7 +16,7 @@ import {
   replyToOf,
   transactional,
 } from 'switchyard-aws/runtime';
-import { Channels, ConsumerNames, TableVariables } from '../domain/channels';
+import { Channels, ConsumerNames, KitchenCounters, TableVariables } from '../domain/channels';
 import { channelAddress, requiredVariable } from '../domain/environment';
 import { MissingReplyToError } from '../domain/errors';
 import { CreateTicket, TicketAccepted, TicketCreated } from '../domain/messages';
@@ -26,20 +27,45 @@ const producer = createProducer();
 /** How long the kitchen says a ticket takes. */
 const PREPARATION_MINUTES = 20;
 
-/** Stages the ticket; the decorator commits it with the processed-message record, or skips a duplicate. */
+/**
+ * Stages the ticket and the counters; the decorator commits them with the processed-message record,
+ * or skips a duplicate. Both use ADD, which is not idempotent on purpose: a command applied twice
+ * shows as `timesApplied` 2 and counters over the orders' totals, so duplicates cannot hide.
+ */
 const createTicket = transactional<CreateTicketPayload>((command, _context, tx) => {
   const { orderId, items } = command.payload;
-  tx.put({
-    TableName: requiredVariable(TableVariables.TICKETS),
-    Item: marshall({
-      pk: orderId,
-      ticketId: ticketIdOf(orderId),
-      items,
-      status: 'ACCEPTED',
-      commandId: command.id,
+  const table = requiredVariable(TableVariables.TICKETS);
+  tx.update({
+    TableName: table,
+    Key: marshall({ pk: orderId }),
+    UpdateExpression:
+      'SET ticketId = :ticketId, #items = :items, #status = :status, commandId = :commandId ADD timesApplied :one',
+    ExpressionAttributeNames: { '#items': 'items', '#status': 'status' },
+    ExpressionAttributeValues: marshall({
+      ':ticketId': ticketIdOf(orderId),
+      ':items': items,
+      ':status': 'ACCEPTED',
+      ':commandId': command.id,
+      ':one': 1,
+    }),
+  });
+  tx.update({
+    TableName: table,
+    Key: marshall({ pk: kitchenCounterKey(orderId) }),
+    UpdateExpression: 'ADD tickets :one, portions :portions',
+    ExpressionAttributeValues: marshall({
+      ':one': 1,
+      ':portions': items.reduce((sum, item) => sum + item.quantity, 0),
     }),
   });
 });
+
+/** Counter items are sharded, so concurrent tickets rarely contend for one item. */
+function kitchenCounterKey(orderId: string): string {
+  let hash = 0;
+  for (const char of orderId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return `${KitchenCounters.PREFIX}${hash % KitchenCounters.SHARDS}`;
+}
 
 /** One ticket per order: the id follows from the order id. */
 const ticketIdOf = (orderId: string) => `ticket-${orderId}`;

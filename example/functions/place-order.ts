@@ -5,7 +5,9 @@
  * the order id: the approval arrives asynchronously (finish processing after returning a response).
  */
 import { randomUUID } from 'node:crypto';
-import { createUnitOfWork } from 'switchyard-aws/runtime';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createUnitOfWork, OutboxConflictError, OutboxEnvironment } from 'switchyard-aws/runtime';
 import { Channels } from '../domain/channels';
 import { channelAddress } from '../domain/environment';
 import { InvalidOrderRequestError } from '../domain/errors';
@@ -13,8 +15,11 @@ import { CreateTicket, OrderCreated, PlaceOrderRequest } from '../domain/message
 
 export interface PlaceOrderResult {
   readonly orderId: string;
-  readonly status: 'PENDING';
+  /** PENDING for a new order; a retried request answers with the order's current status. */
+  readonly status: string;
 }
+
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
 export async function handler(event: unknown): Promise<PlaceOrderResult> {
   const parsed = PlaceOrderRequest.safeParse(event);
@@ -25,7 +30,7 @@ export async function handler(event: unknown): Promise<PlaceOrderResult> {
     );
   }
   const { customerId, items } = parsed.data;
-  const orderId = randomUUID();
+  const orderId = parsed.data.orderId ?? randomUUID();
   const total = Math.round(items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0) * 100) / 100;
 
   const created = OrderCreated.create({ orderId, customerId, items, total });
@@ -43,6 +48,31 @@ export async function handler(event: unknown): Promise<PlaceOrderResult> {
     ),
     Channels.KITCHEN_COMMANDS,
   );
-  await unitOfWork.commit();
+  try {
+    await unitOfWork.commit();
+  } catch (error) {
+    if (!(error instanceof OutboxConflictError && parsed.data.orderId)) throw error;
+    return existingOrder(orderId, customerId);
+  }
   return { orderId, status: 'PENDING' };
+}
+
+/**
+ * The order a client-chosen id already names: the same request retried (its first answer was
+ * lost) gets the order's status; another customer's order under that id is refused.
+ */
+async function existingOrder(orderId: string, customerId: string): Promise<PlaceOrderResult> {
+  const { Item } = await documents.send(
+    new GetCommand({
+      TableName: process.env[OutboxEnvironment.TABLE],
+      Key: { pk: `ORDER#${orderId}`, sk: 'ORDER' },
+      ConsistentRead: true,
+    }),
+  );
+  if (Item?.customerId !== customerId) {
+    throw new InvalidOrderRequestError(
+      `Order id ${orderId} is taken by another order. Choose a new UUID for a new order; reuse an id only to retry the same request.`,
+    );
+  }
+  return { orderId, status: String(Item.status) };
 }

@@ -56,6 +56,19 @@ export interface FunctionHostOptions {
   concurrency?: number;
   /** Init phase limit of a fresh instance. @default 10 000 (Lambda's) */
   initTimeoutMs?: number;
+  /** A module every instance loads before the handler (the chaos run's fault injector). @default - none */
+  preload?: WorkerPreload;
+}
+
+/**
+ * A CommonJS module loaded in the worker before the handler: `install(data, { functionName })`
+ * runs first, and `wrapHandler(handler)`, if exported, wraps the handler.
+ */
+export interface WorkerPreload {
+  /** Absolute path of the compiled module. */
+  readonly module: string;
+  /** Passed to `install`; structured-cloned (a SharedArrayBuffer stays shared). */
+  readonly data: unknown;
 }
 
 /** Account id of the local ARNs; the SNS/SQS emulator uses the same. */
@@ -243,6 +256,7 @@ export class FunctionHost implements Invoker {
         region: this.env.AWS_REGION ?? 'us-east-1',
         accountId: LOCAL_ACCOUNT_ID,
         logStreamName: `${date}/[$LATEST]${randomUUID().replaceAll('-', '')}`,
+        preload: this.options.preload,
       },
       emit: (line, sink) => {
         sink?.push(line);

@@ -19,7 +19,7 @@ const fs = require('node:fs');
 const util = require('node:util');
 const { pathToFileURL } = require('node:url');
 
-/** @type {{ codeDir: string, handler: string, functionName: string, memoryMb: number, region: string, accountId: string, logStreamName: string }} */
+/** @type {{ codeDir: string, handler: string, functionName: string, memoryMb: number, region: string, accountId: string, logStreamName: string, preload?: { module: string, data: unknown } }} */
 const config = workerData;
 
 /** The request id of the invocation in progress; logs outside an invocation carry null. */
@@ -152,7 +152,11 @@ async function main() {
   captureConsole();
   let handler;
   try {
+    // An optional module from the host (the chaos run's fault injector), loaded before the handler.
+    const preload = config.preload ? require(config.preload.module) : undefined;
+    preload?.install(config.preload.data, { functionName: config.functionName });
     handler = await loadHandler();
+    if (preload?.wrapHandler) handler = preload.wrapHandler(handler);
   } catch (error) {
     parentPort.postMessage({ type: 'init-error', error: toErrorPayload(error) });
     return;
