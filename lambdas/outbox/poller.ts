@@ -167,11 +167,13 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
           ConditionExpression: 'attribute_not_exists(#pk) OR leaseUntil < :now',
           ExpressionAttributeNames: { '#pk': partitionKey },
           ExpressionAttributeValues: { ':now': now },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      // The SDK's retry of a claim whose response was lost meets this poll's own lease: it is ours.
+      if (error instanceof ConditionalCheckFailedException) return error.Item?.owner?.S === owner;
       throw error;
     }
   };
