@@ -380,29 +380,33 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
       const worker = async (): Promise<void> => {
         while (next < aggregates.length && remainingMs() > 5_000 && !failure) {
           const aggregateId = aggregates[next++]!;
-          if (!(await claim(aggregateId, owner))) {
-            outcome.leased += 1;
-            continue;
-          }
+          // Claim and release too: an error anywhere ends this worker only, after its own lease is
+          // handed back, while the other workers finish what they publish.
           try {
-            const tally = await publishAggregate(aggregateId, owner, remainingMs);
-            outcome.aggregates += 1;
-            outcome.published += tally.published;
-            outcome.requests += tally.requests;
-            outcome.failed += tally.failed;
-            outcome.parked += tally.parked;
-            if (tally.lostLease)
-              logger.warn('outbox lease lost; another poller may go on', { owner, aggregateId });
+            if (!(await claim(aggregateId, owner))) {
+              outcome.leased += 1;
+              continue;
+            }
+            try {
+              const tally = await publishAggregate(aggregateId, owner, remainingMs);
+              outcome.aggregates += 1;
+              outcome.published += tally.published;
+              outcome.requests += tally.requests;
+              outcome.failed += tally.failed;
+              outcome.parked += tally.parked;
+              if (tally.lostLease)
+                logger.warn('outbox lease lost; another poller may go on', { owner, aggregateId });
+            } finally {
+              await release(aggregateId, owner);
+            }
           } catch (error) {
             failure ??= { error };
-          } finally {
-            await release(aggregateId, owner);
           }
         }
       };
       // Every worker finishes (and releases its lease) before poll() settles, even when one failed:
       // no worker outlives the invocation and keeps publishing while the next one starts.
-      await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
+      await Promise.allSettled(Array.from({ length: options.concurrency ?? 4 }, worker));
       if (failure) throw failure.error;
       logger.info('outbox poll done', { owner, ...outcome });
       return outcome;
