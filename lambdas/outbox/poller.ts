@@ -347,17 +347,22 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
           sendable.map((row) => row.entry.message),
         );
         tally.requests += result.requests;
-        const failedById = new Map(result.failed.map((f) => [f.id, f]));
+        // Every row that went out is marked, even after a failed one: on a standard channel the rows
+        // after a failed entry of the same request were published and must not go out again.
+        const sent = new Set(result.successful.map((s) => s.id));
         for (const row of sendable) {
-          const failure = failedById.get(row.entry.message.id);
-          if (failure) {
-            tally.failed += 1;
-            if (await recordFailure(row, `${failure.code}: ${failure.message}`, failure.senderFault))
-              tally.parked += 1;
-            return tally; // later messages of this aggregate wait: order first
-          }
+          if (!sent.has(row.entry.message.id)) continue;
           await markPublished(row);
           tally.published += 1;
+        }
+        const failedById = new Map(result.failed.map((f) => [f.id, f]));
+        const firstFailed = sendable.find((row) => failedById.has(row.entry.message.id));
+        if (firstFailed) {
+          const failure = failedById.get(firstFailed.entry.message.id)!;
+          tally.failed += 1;
+          if (await recordFailure(firstFailed, `${failure.code}: ${failure.message}`, failure.senderFault))
+            tally.parked += 1;
+          return tally; // later messages of this aggregate wait: order first
         }
       }
       if (invalid !== -1) {
