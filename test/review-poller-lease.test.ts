@@ -83,7 +83,10 @@ describe('review: poller lease fencing inside one chunk', () => {
     const messages = Array.from({ length: 6 }, (_, i) => orderEvent('lease', i + 1));
     await writeOutbox(table, 'lease', messages, fifo);
     const log: { who: string; start: number; end: number }[] = [];
-    // B starts when A begins its third request of the chunk: over 600 ms after A's only renew.
+    // B starts when A begins its fourth request of the chunk: over 3 s after A's first renew of it,
+    // past the 2.5 s lease. (Requests of 1 s against a 2.5 s lease leave 1.5 s for the renew and
+    // DynamoDB calls around each request: the first version, 300 ms against 500 ms, lost the lease
+    // before the first request on a loaded machine.)
     let startB: () => void = () => undefined;
     const aInThirdRequest = new Promise<void>((resolve) => {
       startB = resolve;
@@ -91,14 +94,14 @@ describe('review: poller lease fencing inside one chunk', () => {
     const poller = (who: string) =>
       createPollingPublisher({
         producer: createProducer({
-          sqs: slowSqs(who, 300, log, (n) => {
-            if (who === 'A' && n === 3) startB();
+          sqs: slowSqs(who, 1000, log, (n) => {
+            if (who === 'A' && n === 4) startB();
           }),
         }),
         table,
         keyAttributes,
         logger: quiet,
-        leaseMs: 500,
+        leaseMs: 2500,
         owner: who,
       });
     const a = poller('A').poll();

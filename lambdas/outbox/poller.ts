@@ -17,7 +17,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '../consumer/types';
-import { channelRef, type MessageProducer } from '../producer/port';
+import { channelRef, type MessageProducer, NOT_SENT_CODE } from '../producer/port';
 import { unsendableReason as sendCheckFailure } from '../producer/send-checks';
 import {
   deserializeEntry,
@@ -37,7 +37,11 @@ export interface PollingPublisherOptions {
   readonly client?: DynamoDBClient;
   /** Number of sparse-index partitions the writers spread over (SWITCHYARD_OUTBOX_BUCKETS). @default 4 */
   readonly buckets?: number;
-  /** How long a claim on an aggregate lasts. A poller stops publishing an aggregate before it runs out. @default 30 seconds */
+  /**
+   * How long a claim on an aggregate lasts. It is renewed before every publish request, so it must
+   * exceed the slowest single request (with the SDK's own retries; bound it with the clients'
+   * `requestTimeout` and `maxAttempts`, as lambdas/functions/outbox-poller.ts does). @default 30 seconds
+   */
   readonly leaseMs?: number;
   /** Aggregates claimed per poll. @default 200 */
   readonly maxAggregates?: number;
@@ -342,9 +346,21 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
       const invalid = chunk.findIndex((row) => !isSendable(row.entry));
       const sendable = invalid === -1 ? chunk : chunk.slice(0, invalid);
       if (sendable.length > 0) {
+        // The lease was renewed just above for the first request; every further request of this
+        // dispatch (FIFO: one per message group, plus retries) renews it again before it goes out.
+        let requestsOfDispatch = 0;
         const result = await options.producer.dispatch(
           channelRef(destination),
           sendable.map((row) => row.entry.message),
+          {
+            beforeRequest: async () => {
+              requestsOfDispatch += 1;
+              if (requestsOfDispatch === 1) return true;
+              if (remainingMs() >= 5_000 && (await renew(aggregateId, owner))) return true;
+              tally.lostLease = true;
+              return false;
+            },
+          },
         );
         tally.requests += result.requests;
         // Every row that went out is marked, even after a failed one: on a standard channel the rows
@@ -359,6 +375,8 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
         const firstFailed = sendable.find((row) => failedById.has(row.entry.message.id));
         if (firstFailed) {
           const failure = failedById.get(firstFailed.entry.message.id)!;
+          // Stopped before sending (lease lost or the invocation ending): not an attempt of the row.
+          if (failure.code === NOT_SENT_CODE) return tally;
           tally.failed += 1;
           if (await recordFailure(firstFailed, `${failure.code}: ${failure.message}`, failure.senderFault))
             tally.parked += 1;
