@@ -50,12 +50,54 @@ describe('review: a parked message keeps its payload', () => {
     expect(outcome.parked).toEqual([records[0]!.eventID]);
 
     // The table no longer holds the message (the next commit replaced the in-item list)...
-    const item = (await doc.send(new GetCommand({ TableName: table, Key: { pk, sk: 'ORDER' }, ConsistentRead: true })))
-      .Item;
+    const item = (
+      await doc.send(new GetCommand({ TableName: table, Key: { pk, sk: 'ORDER' }, ConsistentRead: true }))
+    ).Item;
     expect(JSON.stringify(item)).not.toContain(big.id);
     // ...so the failure queue is the only place left: it must carry the payload.
     const [parked] = (await drain(failures, 1)) as unknown as { body: ParkedRecord }[];
     expect(parked!.body.switchyard.messages[0]!.id).toBe(big.id);
     expect(parked!.body.switchyard.messages[0]!.payload).toEqual(big.payload);
   });
+});
+
+describe('parking: a record too large for the failure queue, and messages already published', () => {
+  it('a parked record over the failure queue limit is stored in the table without TTL and referenced', async () => {
+    const table = await createOutboxTable();
+    const failures = await createQueue('review-park-stored');
+    const existing = await createQueue('review-park-stored-existing');
+    const missing = existing.replace(/[^/]+$/, 'review-no-such-queue-stored');
+    const aggregateId = 'review-stored';
+    const big = orderEvent(aggregateId, 1, { blob: 'y'.repeat(300_000) });
+    const uow = createUnitOfWork({ table, mode: 'in-item' });
+    uow.save({ aggregateId, item: { pk: `ORDER#${aggregateId}`, sk: 'ORDER' }, expectedSequence: 0 });
+    uow.send(big, { type: 'point-to-point', queueUrl: missing });
+    await uow.commit();
+
+    const records = await new StreamTail(table).open().then((t) => t.read());
+    // A failure queue that takes 100 KB: the 300 KB record does not fit.
+    const parking = new FailureParking({
+      queueUrl: failures,
+      table,
+      keyAttributes,
+      maxAttempts: 1,
+      maxMessageBytes: 100_000,
+    });
+    const relay = createStreamRelay({ producer: createProducer(), logger: quiet, parking });
+    expect((await relay(streamEvent(records))).parked).toEqual([records[0]!.eventID]);
+
+    const [parked] = (await drain(failures, 1)) as unknown as { body: ParkedRecord }[];
+    const message = parked!.body.switchyard.messages[0]!;
+    expect(message.id).toBe(big.id);
+    expect(message.payload).toBeNull();
+    expect(message.storedIn).toEqual({ table, key: { pk: `OUTBOX-PARKED#${big.id}`, sk: 'PARKED' } });
+    const stored = (
+      await doc.send(new GetCommand({ TableName: table, Key: message.storedIn!.key, ConsistentRead: true }))
+    ).Item;
+    expect(stored?.expiresAt).toBeUndefined();
+    const whole = JSON.parse(stored!.message as string);
+    expect(whole.payload).toEqual(big.payload);
+    expect({ ...whole, payload: null }).toEqual({ ...message, storedIn: undefined, payload: null });
+  });
+
 });

@@ -33,6 +33,8 @@ export const POLLING_INDEX_NAME = 'outbox-unpublished';
 export const OUTBOX_PK_PREFIX = 'OUTBOX#';
 export const LEASE_PK_PREFIX = 'OUTBOX-LEASE#';
 export const ATTEMPTS_PK_PREFIX = 'OUTBOX-RELAY-ATTEMPTS#';
+/** Parked messages too large for the failure queue, kept without TTL until replayed. */
+export const PARKED_PK_PREFIX = 'OUTBOX-PARKED#';
 
 /** Environment the construct sets on producer and relay functions. */
 export const OutboxEnvironment = {
