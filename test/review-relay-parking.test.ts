@@ -100,4 +100,30 @@ describe('parking: a record too large for the failure queue, and messages alread
     expect({ ...whole, payload: null }).toEqual({ ...message, storedIn: undefined, payload: null });
   });
 
+  it('a record parked whole marks the messages that were published, so a replay can skip them', async () => {
+    const table = await createOutboxTable();
+    const failures = await createQueue('review-park-published');
+    const existing = await createQueue('review-park-published-existing');
+    const missing = existing.replace(/[^/]+$/, 'review-no-such-queue-published');
+    const aggregateId = 'review-published';
+    const delivered = orderEvent(aggregateId, 1);
+    const lost = orderEvent(aggregateId, 2);
+    const uow = createUnitOfWork({ table, mode: 'in-item' });
+    uow.save({ aggregateId, item: { pk: `ORDER#${aggregateId}`, sk: 'ORDER' }, expectedSequence: 0 });
+    uow.send(delivered, { type: 'point-to-point', queueUrl: existing });
+    uow.send(lost, { type: 'point-to-point', queueUrl: missing });
+    await uow.commit();
+
+    const records = await new StreamTail(table).open().then((t) => t.read());
+    const parking = new FailureParking({ queueUrl: failures, table, keyAttributes, maxAttempts: 1 });
+    const relay = createStreamRelay({ producer: createProducer(), logger: quiet, parking });
+    expect((await relay(streamEvent(records))).parked).toEqual([records[0]!.eventID]);
+
+    expect((await drain(existing, 1)).map((m) => m.id)).toEqual([delivered.id]);
+    const [parked] = (await drain(failures, 1)) as unknown as { body: ParkedRecord }[];
+    const byId = new Map(parked!.body.switchyard.messages.map((m) => [m.id, m]));
+    expect(byId.get(delivered.id)?.published).toBe(true);
+    expect(byId.get(lost.id)?.published).toBeUndefined();
+    expect(byId.get(lost.id)?.payload).toEqual(lost.payload);
+  });
 });

@@ -51,6 +51,8 @@ export interface ParkedMessage {
   readonly payload: unknown;
   /** Set when the record was too large for the failure queue: the item holding the whole message. */
   readonly storedIn?: StoredPayloadRef;
+  /** True when this message was published before the record failed: a replay skips it. */
+  readonly published?: boolean;
 }
 
 /** What lands in the failure queue: AWS's OnFailure record for a stream batch of one, plus `switchyard`. */
@@ -117,6 +119,7 @@ export class FailureParking {
     attempts: number,
     entries: readonly OutboxEntry[],
     requestId: string,
+    publishedIds: ReadonlySet<string> = new Set(),
   ): Promise<ParkedRecord> {
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
     const created = record.dynamodb?.ApproximateCreationDateTime;
@@ -150,6 +153,7 @@ export class FailureParking {
           sequence: e.sequence,
           headers: { ...e.message.headers },
           payload: e.message.payload,
+          ...(publishedIds.has(e.message.id) ? { published: true } : {}),
         })),
       },
     };

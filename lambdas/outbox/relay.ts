@@ -87,9 +87,11 @@ export function createStreamRelay(
       }
     });
 
+    // Ids published in this invocation: a parked record marks them, so a replay does not send them twice.
+    const publishedIds = new Set<string>();
     const counts = await Promise.all(
       [...byDestination].map(([destination, pending]) =>
-        publishInOrder(destination, pending, batchSize, options.producer, fail),
+        publishInOrder(destination, pending, batchSize, options.producer, fail, publishedIds),
       ),
     );
     const published = counts.reduce((sum, c) => sum + c.published, 0);
@@ -104,7 +106,14 @@ export function createStreamRelay(
       if (options.parking && failure.permanent) {
         const { exhausted, attempts } = await options.parking.exhausted(record);
         if (exhausted) {
-          await options.parking.park(record, reason, attempts, entriesOf.get(index) ?? [], requestId);
+          await options.parking.park(
+            record,
+            reason,
+            attempts,
+            entriesOf.get(index) ?? [],
+            requestId,
+            publishedIds,
+          );
           logger.error('outbox record parked in the failure queue', {
             eventID: record.eventID,
             attempts,
@@ -152,6 +161,7 @@ async function publishInOrder(
   batchSize: number,
   producer: MessageProducer,
   fail: (index: number, reason: string, permanent: boolean) => void,
+  publishedIds: Set<string>,
 ): Promise<{ published: number; requests: number }> {
   // Partition key -> the record whose message failed first; later messages of the key wait behind it.
   const blocked = new Map<string, number>();
@@ -210,6 +220,7 @@ async function publishInOrder(
     );
     requests += result.requests;
     published += result.successful.length;
+    for (const sent of result.successful) publishedIds.add(sent.id);
     const failedIds = new Map(result.failed.map((f) => [f.id, f]));
     for (const p of chunk) {
       const failed = failedIds.get(p.entry.message.id);
