@@ -73,7 +73,10 @@ describe('review: a lost commit response with a concurrent commit in between', (
       uow.publish(orderEvent(aggregateId, 2), QUEUE);
       second = await uow.commit();
     };
-    const { client, seen } = clientLosingFirstResponse(['PutItemCommand', 'PutCommand'], concurrentCommit);
+    const { client, seen } = clientLosingFirstResponse(
+      ['PutItemCommand', 'PutCommand', 'TransactWriteItemsCommand', 'TransactWriteCommand'],
+      concurrentCommit,
+    );
 
     const first = createUnitOfWork({ table, mode: 'in-item', client });
     first.save({ aggregateId, item: { pk, sk: 'ORDER', status: 'placed' }, expectedSequence: 0 });

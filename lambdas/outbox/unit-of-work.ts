@@ -4,8 +4,13 @@
  *
  * - `outbox-items`: one TransactWriteItems with the aggregate item, the other items and one outbox
  *   item per message (`pk = OUTBOX#<aggregateId>`, `sk = <zero-padded sequence>`).
- * - `in-item`: one PutItem of the aggregate item carrying the messages in its `_outbox` list; the
+ * - `in-item`: one write of the aggregate item carrying the messages in its `_outbox` list; the
  *   log-tailing relay finds them in the stream's NEW_IMAGE (and not in OLD_IMAGE).
+ *
+ * Both are one TransactWriteItems whose ClientRequestToken is the commit id: when a commit's response
+ * is lost and the SDK retries it, DynamoDB answers the first attempt's outcome (for 10 minutes), even
+ * if another commit of the aggregate was written in between. A plain PutItem could only tell its own
+ * write from a concurrent one by looking at the item, which the concurrent commit had replaced.
  *
  * Per-aggregate order: the aggregate item keeps `_outboxSeq`, the sequence of its last message; the
  * write is conditional on the value read, so concurrent writers conflict (OutboxConflictError)
@@ -18,7 +23,7 @@ import {
   DynamoDBClient,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../core/errors';
 import type { Message } from '../core/message';
 import type { ChannelRef } from '../producer/port';
@@ -70,7 +75,7 @@ export interface UnitOfWorkOptions {
 export interface AggregateChange {
   /** Ordering scope of the messages; also their partition key when they have none. */
   readonly aggregateId: string;
-  /** The aggregate's whole new item, key attributes included. Written with PutItem. */
+  /** The aggregate's whole new item, key attributes included. Written whole (a Put), not merged. */
   readonly item: Record<string, unknown>;
   /**
    * `_outboxSeq` of the item as it was read (0 for a new aggregate). The write fails with
@@ -124,7 +129,7 @@ function documentClient(client?: DynamoDBClient): DynamoDBDocumentClient {
  * const uow = createUnitOfWork({ mode: 'in-item' });
  * uow.save({ aggregateId: order.id, item: { pk: `ORDER#${order.id}`, sk: 'ORDER', ...order }, expectedSequence: 0 });
  * uow.publish(OrderCreated.create({ orderId: order.id }), 'orders');
- * await uow.commit(); // one PutItem; the relay publishes OrderCreated from the table's stream
+ * await uow.commit(); // one write of the item; the relay publishes OrderCreated from the table's stream
  */
 export function createUnitOfWork(options: UnitOfWorkOptions = {}): UnitOfWork {
   return new UnitOfWork(options);
@@ -184,8 +189,7 @@ export class UnitOfWork {
   }
 
   /**
-   * Stages another business item in the same transaction (outbox-items mode; in in-item mode it
-   * turns the single PutItem into a transaction, losing the one-write cost).
+   * Stages another business item in the same transaction (each item adds its own write cost).
    */
   put(item: Record<string, unknown>, condition?: Omit<StagedPut, 'item'>): this {
     this.assertOpen();
@@ -259,29 +263,12 @@ export class UnitOfWork {
             ExpressionAttributeValues: { ':expected': expected },
           };
     try {
-      if (this.mode === 'in-item' && this.puts.length === 0) {
-        const result = await this.client.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: item,
-            ReturnConsumedCapacity: 'TOTAL',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            ...condition,
-          }),
-        );
-        return {
-          aggregateId: aggregate.aggregateId,
-          sequence,
-          entries,
-          writeRequests: 1,
-          writeCapacityUnits: result.ConsumedCapacity?.CapacityUnits ?? 0,
-        };
-      }
       const result = await this.client.send(
         new TransactWriteCommand({
           ReturnConsumedCapacity: 'TOTAL',
           // The SDK resends the same token when it retries (it would generate one itself; the commit
-          // id makes it traceable): DynamoDB answers the first attempt's outcome, it does not re-run.
+          // id makes it traceable): DynamoDB answers the first attempt's outcome, it does not re-run,
+          // even when another commit of the aggregate was written in between.
           ClientRequestToken: commitId,
           TransactItems: [
             {
@@ -322,7 +309,7 @@ export class UnitOfWork {
       };
     } catch (error) {
       if (ownWriteFound(error, commitId)) {
-        // The first attempt was applied and its response lost; the SDK's retry met our own write.
+        // Past the token's 10 minutes the retry is evaluated afresh: it may still meet our own write.
         return {
           aggregateId: aggregate.aggregateId,
           sequence,
