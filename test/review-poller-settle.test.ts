@@ -20,7 +20,12 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 const keyAttributes = { partitionKey: 'pk', sortKey: 'sk' };
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
-async function writeOutbox(table: string, aggregateId: string, messages: readonly Message[], destination: string) {
+async function writeOutbox(
+  table: string,
+  aggregateId: string,
+  messages: readonly Message[],
+  destination: string,
+) {
   for (const [i, message] of messages.entries()) {
     const sequence = i + 1;
     const entry = {

@@ -137,7 +137,13 @@ describe('review: poller claim whose response was lost', () => {
       when: 'after',
       error: connectionReset,
     });
-    const poller = createPollingPublisher({ producer: createProducer(), table, keyAttributes, logger: quiet, client });
+    const poller = createPollingPublisher({
+      producer: createProducer(),
+      table,
+      keyAttributes,
+      logger: quiet,
+      client,
+    });
     const first = await poller.poll();
     const second = await poller.poll();
     expect(faults.injected).toBe(1);

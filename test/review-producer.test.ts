@@ -28,7 +28,8 @@ const plainSqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 async function topicWithQueue(): Promise<{ topicArn: string; queueUrl: string }> {
   const sns = new SNSClient({});
   const topicArn = (await sns.send(new CreateTopicCommand({ Name: uniqueName('review') }))).TopicArn!;
-  const queueUrl = (await plainSqs.send(new CreateQueueCommand({ QueueName: uniqueName('review') }))).QueueUrl!;
+  const queueUrl = (await plainSqs.send(new CreateQueueCommand({ QueueName: uniqueName('review') })))
+    .QueueUrl!;
   const { Attributes } = await plainSqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
   );

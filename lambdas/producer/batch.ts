@@ -16,7 +16,13 @@ import type { Message } from '../core/message';
 import type { WireMessage } from '../core/wire';
 import { backoffDelayMs, sleep } from './backoff';
 import { MAX_BATCH_ENTRIES } from './chunk';
-import { type BatchResult, type DispatchOptions, type FailedEntry, NOT_SENT_CODE, type SendResult } from './port';
+import {
+  type BatchResult,
+  type DispatchOptions,
+  type FailedEntry,
+  NOT_SENT_CODE,
+  type SendResult,
+} from './port';
 
 export interface PreparedEntry {
   /** Position in the caller's list; its decimal form is the batch entry Id ([0-9], always valid). */
@@ -96,7 +102,8 @@ export async function sendInBatches(
         failed.set(p.entry.index, {
           id: p.entry.message.id,
           code: NOT_SENT_CODE,
-          message: 'Not sent: the caller stopped the batch before this request (for example, its lease ran out).',
+          message:
+            'Not sent: the caller stopped the batch before this request (for example, its lease ran out).',
           senderFault: false,
         });
       break;

@@ -59,7 +59,11 @@ export interface MessageProducer {
   /** Sends many messages with SendMessageBatch, in requests of at most 10 entries and the channel's size limit. */
   sendBatch(queueUrl: string, messages: readonly Message[]): Promise<BatchResult>;
   /** Publishes or sends, by the kind of channel. */
-  dispatch(channel: ChannelRef, messages: readonly Message[], options?: DispatchOptions): Promise<BatchResult>;
+  dispatch(
+    channel: ChannelRef,
+    messages: readonly Message[],
+    options?: DispatchOptions,
+  ): Promise<BatchResult>;
 }
 
 /** Environment variable that carries a channel's address into a function: `SWITCHYARD_CHANNEL_<NAME>`. */

@@ -156,7 +156,11 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     send,
     publishBatch: (topicArn, messages) => publishBatch(topicArn, messages),
     sendBatch: (queueUrl, messages) => sendBatch(queueUrl, messages),
-    dispatch(channel: ChannelRef, messages: readonly Message[], hooks?: DispatchOptions): Promise<BatchResult> {
+    dispatch(
+      channel: ChannelRef,
+      messages: readonly Message[],
+      hooks?: DispatchOptions,
+    ): Promise<BatchResult> {
       return channel.type === 'publish-subscribe'
         ? publishBatch(
             channel.topicArn,
