@@ -14,7 +14,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeserializeHandler, DeserializeHandlerArguments, HandlerExecutionContext } from '@smithy/types';
-import { createUnitOfWork, OutboxConflictError } from '../lambdas/outbox';
+import { createUnitOfWork, expectedVersionOf, OutboxConflictError } from '../lambdas/outbox';
 import type { ChannelRef } from '../lambdas/producer/port';
 import { createOutboxTable, orderEvent } from './support/outbox-fixtures';
 import { connectionReset } from './support/sdk-faults';
@@ -41,7 +41,10 @@ function clientLosingFirstResponse(commands: readonly string[], between: () => P
   (
     client.middlewareStack as unknown as {
       add(
-        m: (next: DeserializeHandler<object, object>, c: HandlerExecutionContext) => DeserializeHandler<object, object>,
+        m: (
+          next: DeserializeHandler<object, object>,
+          c: HandlerExecutionContext,
+        ) => DeserializeHandler<object, object>,
         o: object,
       ): void;
     }
@@ -130,5 +133,26 @@ describe('review: optimistic concurrency on an aggregate whose commits carry no 
     await cancel.commit();
     // Shipping a cancelled order it never saw: must be a conflict, not an event on stale state.
     await expect(ship.commit()).rejects.toBeInstanceOf(OutboxConflictError);
+  });
+});
+
+describe('optimistic concurrency after commits without messages: the version read names the state', () => {
+  it('expectedVersionOf(item) commits on top of a quiet commit; the sequence alone conflicts, saying what to pass', async () => {
+    const aggregateId = 'review-version-of';
+    const pk = `ORDER#${aggregateId}`;
+    const quiet = createUnitOfWork({ table, mode: 'in-item' });
+    quiet.save({ aggregateId, item: { pk, sk: 'ORDER', status: 'draft' }, expectedSequence: 0 });
+    expect(await quiet.commit()).toMatchObject({ sequence: 0, quietCommits: 1 });
+
+    const read = await stored(pk);
+    const bySequenceOnly = createUnitOfWork({ table, mode: 'in-item' });
+    bySequenceOnly.save({ aggregateId, item: { ...read, status: 'placed' }, expectedSequence: 0 });
+    await expect(bySequenceOnly.commit()).rejects.toThrow(/expectedQuietCommits/);
+
+    const byVersion = createUnitOfWork({ table, mode: 'in-item' });
+    byVersion.save({ aggregateId, item: { ...read, status: 'placed' }, ...expectedVersionOf(read) });
+    byVersion.publish(orderEvent(aggregateId, 1), QUEUE);
+    expect(await byVersion.commit()).toMatchObject({ sequence: 1, quietCommits: 0 });
+    expect(await stored(pk)).toMatchObject({ status: 'placed', _outboxSeq: 1, _quietCommits: 0 });
   });
 });

@@ -10,7 +10,7 @@ import { createConsumer, on } from '../consumer';
 import { Channels, ConsumerNames, TableVariables } from '../example/channels';
 import { requiredVariable } from '../example/environment';
 import { OrderApproved, TicketCreated } from '../example/messages';
-import { createUnitOfWork } from '../outbox';
+import { createUnitOfWork, expectedVersionOf } from '../outbox';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
@@ -35,12 +35,12 @@ const orderReplies = createConsumer({
         });
         return;
       }
-      const { _outbox, _outboxSeq, ...state } = order;
+      const { _outbox, ...state } = order;
       const unitOfWork = createUnitOfWork();
       unitOfWork.save({
         aggregateId: orderId,
         item: { ...state, status: 'APPROVED', ticketId },
-        expectedSequence: Number(_outboxSeq ?? 0),
+        ...expectedVersionOf(order),
       });
       unitOfWork.publish(
         OrderApproved.create({ orderId, ticketId }, { causedBy: reply }),

@@ -14,6 +14,13 @@ import { OutboxRecordError } from './errors';
 export const OutboxAttributes = {
   /** Per-aggregate sequence of the last staged message, kept in the aggregate's own item. */
   SEQUENCE: '_outboxSeq',
+  /**
+   * Commits without messages since `_outboxSeq` last moved. With `_outboxSeq` it names the item's
+   * version: every commit moves the pair forward (a commit with messages raises the sequence and
+   * resets it, one without raises it), so a commit conditional on the pair it read is fenced even
+   * when neither commit carries messages.
+   */
+  QUIET_COMMITS: '_quietCommits',
   /** In-item mode: the messages of the latest commit(s), a list of serialized envelopes. */
   IN_ITEM: '_outbox',
   /** Outbox items: serialized envelope. */

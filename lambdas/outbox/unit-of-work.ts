@@ -12,9 +12,11 @@
  * if another commit of the aggregate was written in between. A plain PutItem could only tell its own
  * write from a concurrent one by looking at the item, which the concurrent commit had replaced.
  *
- * Per-aggregate order: the aggregate item keeps `_outboxSeq`, the sequence of its last message; the
- * write is conditional on the value read, so concurrent writers conflict (OutboxConflictError)
- * instead of interleaving. Message ids are fixed at staging time: they are the ids consumers see.
+ * Optimistic concurrency and per-aggregate order: the aggregate item keeps `_outboxSeq`, the sequence
+ * of its last message, and `_quietCommits`, the commits without messages since then. Every commit
+ * moves that pair forward and is conditional on the pair read, so concurrent writers conflict
+ * (OutboxConflictError) instead of interleaving messages or losing an update. Message ids are fixed
+ * at staging time: they are the ids consumers see.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -79,15 +81,41 @@ export interface AggregateChange {
   readonly item: Record<string, unknown>;
   /**
    * `_outboxSeq` of the item as it was read (0 for a new aggregate). The write fails with
-   * OutboxConflictError if it moved on. @default - read with a consistent GetItem at commit
+   * OutboxConflictError if the item changed since. `expectedVersionOf(item)` gives both fields.
+   * @default - read with a consistent GetItem at commit
    */
   readonly expectedSequence?: number;
+  /**
+   * `_quietCommits` of the item as it was read: commits without messages since its sequence moved.
+   * @default 0 (with `expectedSequence`; read with it otherwise)
+   */
+  readonly expectedQuietCommits?: number;
+}
+
+/**
+ * The version fields of an aggregate item as read, for `save()`: the commit is fenced against every
+ * commit since, with or without messages.
+ *
+ * @example
+ * const { Item: order } = await doc.send(new GetCommand({ TableName, Key, ConsistentRead: true }));
+ * uow.save({ aggregateId, item: { ...order, status: 'APPROVED' }, ...expectedVersionOf(order) });
+ */
+export function expectedVersionOf(item: Record<string, unknown> | undefined): {
+  expectedSequence: number;
+  expectedQuietCommits: number;
+} {
+  return {
+    expectedSequence: Number(item?.[OutboxAttributes.SEQUENCE] ?? 0),
+    expectedQuietCommits: Number(item?.[OutboxAttributes.QUIET_COMMITS] ?? 0),
+  };
 }
 
 export interface CommitResult {
   readonly aggregateId: string;
   /** The aggregate's `_outboxSeq` after the commit. */
   readonly sequence: number;
+  /** The aggregate's `_quietCommits` after the commit (0 when it carried messages). */
+  readonly quietCommits: number;
   readonly entries: readonly OutboxEntry[];
   /** DynamoDB write requests the commit made (1 in both modes). */
   readonly writeRequests: number;
@@ -228,7 +256,7 @@ export class UnitOfWork {
     }
     this.checkMessages(aggregate);
     this.committed = true;
-    const { expected, previous } = await this.readSequence(aggregate);
+    const { expected, quiet, previous } = await this.readSequence(aggregate);
     const entries: OutboxEntry[] = this.messages.map(({ message, destination }, i) => ({
       aggregateId: aggregate.aggregateId,
       sequence: expected + i + 1,
@@ -236,10 +264,12 @@ export class UnitOfWork {
       message: withPartitionKey(message, aggregate.aggregateId),
     }));
     const sequence = expected + entries.length;
+    const quietCommits = entries.length > 0 ? 0 : quiet + 1;
     const commitId = randomUUID();
     const item: Record<string, unknown> = {
       ...aggregate.item,
       [OutboxAttributes.SEQUENCE]: sequence,
+      [OutboxAttributes.QUIET_COMMITS]: quietCommits,
       [COMMIT_ID]: commitId,
     };
     if (this.mode === 'in-item') {
@@ -249,19 +279,15 @@ export class UnitOfWork {
     }
     const outboxItems = this.mode === 'outbox-items' ? entries.map((entry) => this.outboxItem(entry)) : [];
     this.checkItemLimits(aggregate, item, outboxItems);
-    // A first commit may find `_outboxSeq: 0` (a commit without messages): still a first commit.
-    const condition =
-      expected === 0
-        ? {
-            ConditionExpression: 'attribute_not_exists(#seq) OR #seq = :zero',
-            ExpressionAttributeNames: { '#seq': OutboxAttributes.SEQUENCE },
-            ExpressionAttributeValues: { ':zero': 0 },
-          }
-        : {
-            ConditionExpression: '#seq = :expected',
-            ExpressionAttributeNames: { '#seq': OutboxAttributes.SEQUENCE },
-            ExpressionAttributeValues: { ':expected': expected },
-          };
+    const condition = versionCondition(expected, quiet);
+    const done = (writeCapacityUnits: number): CommitResult => ({
+      aggregateId: aggregate.aggregateId,
+      sequence,
+      quietCommits,
+      entries,
+      writeRequests: 1,
+      writeCapacityUnits,
+    });
     try {
       const result = await this.client.send(
         new TransactWriteCommand({
@@ -299,26 +325,11 @@ export class UnitOfWork {
           ],
         }),
       );
-      const units = (result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
-      return {
-        aggregateId: aggregate.aggregateId,
-        sequence,
-        entries,
-        writeRequests: 1,
-        writeCapacityUnits: units,
-      };
+      return done((result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0));
     } catch (error) {
-      if (ownWriteFound(error, commitId)) {
-        // Past the token's 10 minutes the retry is evaluated afresh: it may still meet our own write.
-        return {
-          aggregateId: aggregate.aggregateId,
-          sequence,
-          entries,
-          writeRequests: 1,
-          writeCapacityUnits: 0,
-        };
-      }
-      throw this.translate(error, aggregate, expected);
+      // Past the token's 10 minutes the retry is evaluated afresh: it may still meet our own write.
+      if (ownWriteFound(error, commitId)) return done(0);
+      throw this.translate(error, aggregate, expected, quiet);
     }
   }
 
@@ -417,14 +428,24 @@ export class UnitOfWork {
     return item;
   }
 
-  private async readSequence(aggregate: AggregateChange): Promise<{ expected: number; previous: string[] }> {
+  private async readSequence(
+    aggregate: AggregateChange,
+  ): Promise<{ expected: number; quiet: number; previous: string[] }> {
     if (aggregate.expectedSequence !== undefined) {
-      if (!Number.isInteger(aggregate.expectedSequence) || aggregate.expectedSequence < 0) {
-        throw new OutboxUsageError(
-          `expectedSequence must be a whole number >= 0, got ${aggregate.expectedSequence}.`,
-        );
+      const quiet = aggregate.expectedQuietCommits ?? 0;
+      for (const [name, value] of [
+        ['expectedSequence', aggregate.expectedSequence],
+        ['expectedQuietCommits', quiet],
+      ] as const) {
+        if (!Number.isInteger(value) || value < 0)
+          throw new OutboxUsageError(`${name} must be a whole number >= 0, got ${value}.`);
       }
-      return { expected: aggregate.expectedSequence, previous: [] };
+      return { expected: aggregate.expectedSequence, quiet, previous: [] };
+    }
+    if (aggregate.expectedQuietCommits !== undefined) {
+      throw new OutboxUsageError(
+        'expectedQuietCommits without expectedSequence: pass both as read (expectedVersionOf(item)), or neither.',
+      );
     }
     const key: Record<string, unknown> = { [this.keys.partitionKey]: aggregate.item[this.keys.partitionKey] };
     if (this.keys.sortKey) key[this.keys.sortKey] = aggregate.item[this.keys.sortKey];
@@ -433,26 +454,40 @@ export class UnitOfWork {
         TableName: this.table,
         Key: key,
         ConsistentRead: true,
-        ProjectionExpression: '#seq, #outbox',
-        ExpressionAttributeNames: { '#seq': OutboxAttributes.SEQUENCE, '#outbox': OutboxAttributes.IN_ITEM },
+        ProjectionExpression: '#seq, #quiet, #outbox',
+        ExpressionAttributeNames: {
+          '#seq': OutboxAttributes.SEQUENCE,
+          '#quiet': OutboxAttributes.QUIET_COMMITS,
+          '#outbox': OutboxAttributes.IN_ITEM,
+        },
       }),
     );
-    const expected = Number(Item?.[OutboxAttributes.SEQUENCE] ?? 0);
+    const { expectedSequence: expected, expectedQuietCommits: quiet } = expectedVersionOf(Item);
     const previous = Array.isArray(Item?.[OutboxAttributes.IN_ITEM])
       ? (Item[OutboxAttributes.IN_ITEM] as string[])
       : [];
-    return { expected, previous };
+    return { expected, quiet, previous };
   }
 
-  private translate(error: unknown, aggregate: AggregateChange, expected: number): unknown {
+  private translate(error: unknown, aggregate: AggregateChange, expected: number, quiet: number): unknown {
     const conflict =
       error instanceof ConditionalCheckFailedException ||
       (error instanceof TransactionCanceledException &&
         error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed');
     if (!conflict) return error;
+    const old = oldItemOf(error);
+    const found = old?.[OutboxAttributes.SEQUENCE]?.N;
+    const foundQuiet = old?.[OutboxAttributes.QUIET_COMMITS]?.N ?? '0';
+    // An item whose last commits carried no messages is not named by its sequence alone: a caller
+    // passing only expectedSequence would conflict on every retry. Say what to pass.
+    const hint =
+      found === String(expected) && quiet === 0 && foundQuiet !== '0'
+        ? ` Its last ${foundQuiet} commit(s) carried no messages, so its sequence alone does not name the state read: ` +
+          `pass expectedQuietCommits (the item's ${OutboxAttributes.QUIET_COMMITS}) too, e.g. save({ ..., ...expectedVersionOf(item) }).`
+        : '';
     return new OutboxConflictError(
-      `Aggregate "${aggregate.aggregateId}" changed since it was read (expected outbox sequence ${expected}). ` +
-        'Re-read the aggregate and run the command again.',
+      `Aggregate "${aggregate.aggregateId}" changed since it was read (expected outbox sequence ${expected}` +
+        `${quiet > 0 ? ` after ${quiet} commit(s) without messages` : ''}). Re-read the aggregate and run the command again.${hint}`,
       aggregate.aggregateId,
       expected,
     );
@@ -464,10 +499,53 @@ export class UnitOfWork {
   }
 }
 
+/** The aggregate item as the failed condition found it (ReturnValuesOnConditionCheckFailure ALL_OLD). */
+function oldItemOf(error: unknown): Record<string, AttributeValue> | undefined {
+  if (error instanceof ConditionalCheckFailedException) return error.Item;
+  if (error instanceof TransactionCanceledException) return error.CancellationReasons?.[0]?.Item;
+  return undefined;
+}
+
 /** True when a failed condition met the item this very commit wrote (same commit id). */
 function ownWriteFound(error: unknown, commitId: string): boolean {
-  let old: Record<string, AttributeValue> | undefined;
-  if (error instanceof ConditionalCheckFailedException) old = error.Item;
-  else if (error instanceof TransactionCanceledException) old = error.CancellationReasons?.[0]?.Item;
-  return old?.[COMMIT_ID]?.S === commitId;
+  return oldItemOf(error)?.[COMMIT_ID]?.S === commitId;
+}
+
+/**
+ * The write's condition: the item still has the version read. Items written before
+ * `_quietCommits` existed count as 0. A new aggregate (0, 0) may also find an item without
+ * `_outboxSeq` (business data written by other code).
+ */
+function versionCondition(
+  expected: number,
+  quiet: number,
+): {
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, number>;
+} {
+  const ExpressionAttributeNames = {
+    '#seq': OutboxAttributes.SEQUENCE,
+    '#quiet': OutboxAttributes.QUIET_COMMITS,
+  };
+  if (quiet > 0) {
+    return {
+      ConditionExpression: '#seq = :expected AND #quiet = :quiet',
+      ExpressionAttributeNames,
+      ExpressionAttributeValues: { ':expected': expected, ':quiet': quiet },
+    };
+  }
+  const noQuietCommits = '(attribute_not_exists(#quiet) OR #quiet = :zero)';
+  if (expected === 0) {
+    return {
+      ConditionExpression: `attribute_not_exists(#seq) OR (#seq = :zero AND ${noQuietCommits})`,
+      ExpressionAttributeNames,
+      ExpressionAttributeValues: { ':zero': 0 },
+    };
+  }
+  return {
+    ConditionExpression: `#seq = :expected AND ${noQuietCommits}`,
+    ExpressionAttributeNames,
+    ExpressionAttributeValues: { ':expected': expected, ':zero': 0 },
+  };
 }
