@@ -17,7 +17,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Message } from '../lambdas/core';
 import { createPollingPublisher } from '../lambdas/outbox';
 import { bucketOf, formatSequence, serializeEntry } from '../lambdas/outbox/layout';
@@ -150,5 +150,62 @@ describe('review: poller claim whose response was lost', () => {
     // Both polls report the aggregate as held by another poller; nothing is published for a lease.
     expect({ first: first.leased, second: second.leased }).toEqual({ first: 0, second: 0 });
     expect((await drain(queueUrl, 1)).map((m) => m.id)).toEqual([message.id]);
+  });
+});
+
+describe('review: a poll that lost its lease records no failure', () => {
+  it('another poller took the aggregate over during the request: attempts and reason stay untouched', async () => {
+    const table = await createOutboxTable();
+    const queueUrl = await createQueue('review-stale-failure');
+    const message = orderEvent('stale', 1);
+    await writeOutbox(table, 'stale', [message], queueUrl);
+    // The request fails (permanent, would count toward parking) and meanwhile a second poller's
+    // lease replaces this poll's one, as when the request outlasted the lease.
+    const inner = createProducer();
+    const producer = {
+      ...inner,
+      dispatch: async () => {
+        await doc.send(
+          new PutCommand({
+            TableName: table,
+            Item: {
+              pk: 'OUTBOX-LEASE#stale',
+              sk: 'LEASE',
+              owner: 'other-poller',
+              leaseUntil: Date.now() + 60_000,
+            },
+          }),
+        );
+        return {
+          successful: [],
+          failed: [{ id: message.id, code: 'InvalidParameter', message: 'injected', senderFault: true }],
+          requests: 1,
+        };
+      },
+    };
+    const failures = await createQueue('review-stale-failure-parked');
+    const poller = createPollingPublisher({
+      producer,
+      table,
+      keyAttributes,
+      logger: quiet,
+      failureQueueUrl: failures,
+      maxAttempts: 1,
+    });
+    const outcome = await poller.poll();
+    expect(outcome.parked).toBe(0);
+    const row = (
+      await doc.send(
+        new GetCommand({
+          TableName: table,
+          Key: { pk: 'OUTBOX#stale', sk: formatSequence(1) },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+    expect(row?.attempts).toBeUndefined();
+    expect(row?.failureReason).toBeUndefined();
+    expect(row?.unpublished).toBeDefined();
+    expect(await drain(failures, 1)).toEqual([]);
   });
 });

@@ -7,13 +7,18 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '../consumer/types';
@@ -276,8 +281,19 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
     }
   };
 
-  /** Counts a failed attempt; parks the item when permanent failures used up its attempts. */
-  const recordFailure = async (row: OutboxRow, reason: string, permanent: boolean): Promise<boolean> => {
+  /**
+   * Counts a failed attempt; parks the item when permanent failures used up its attempts. Only while
+   * this poll holds the lease: a poll that lost it must not count (or park) a failure the poller now
+   * holding the aggregate may already have got past. False when nothing was recorded.
+   */
+  const recordFailure = async (
+    row: OutboxRow,
+    reason: string,
+    permanent: boolean,
+    owner: string,
+  ): Promise<boolean> => {
+    const aggregateId = row.entry.aggregateId;
+    if (!(await renew(aggregateId, owner))) return false;
     const attempts = row.attempts + 1;
     const park = permanent && options.failureQueueUrl !== undefined && attempts >= (options.maxAttempts ?? 3);
     if (park) {
@@ -304,24 +320,52 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
         }),
       );
     }
-    await db.send(
-      new UpdateCommand({
-        TableName: options.table,
-        Key: row.key,
-        UpdateExpression: park
-          ? 'SET #attempts = :a, failureReason = :r, parkedAt = :now REMOVE #u, #pollKey'
-          : 'SET #attempts = :a, failureReason = :r',
-        ExpressionAttributeNames: {
-          '#attempts': OutboxAttributes.ATTEMPTS,
-          ...(park ? { '#u': OutboxAttributes.UNPUBLISHED, '#pollKey': OutboxAttributes.POLL_KEY } : {}),
-        },
-        ExpressionAttributeValues: {
-          ':a': attempts,
-          ':r': reason.slice(0, 1000),
-          ...(park ? { ':now': new Date().toISOString() } : {}),
-        },
-      }),
-    );
+    const now = Date.now();
+    try {
+      await db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              // Fenced on the lease, in the same write as the count.
+              ConditionCheck: {
+                TableName: options.table,
+                Key: leaseKey(aggregateId),
+                ConditionExpression: '#owner = :me AND leaseUntil >= :now',
+                ExpressionAttributeNames: { '#owner': 'owner' },
+                ExpressionAttributeValues: { ':me': owner, ':now': now },
+              },
+            },
+            {
+              Update: {
+                TableName: options.table,
+                Key: row.key,
+                UpdateExpression: park
+                  ? 'SET #attempts = :a, failureReason = :r, parkedAt = :now REMOVE #u, #pollKey'
+                  : 'SET #attempts = :a, failureReason = :r',
+                ExpressionAttributeNames: {
+                  '#attempts': OutboxAttributes.ATTEMPTS,
+                  ...(park
+                    ? { '#u': OutboxAttributes.UNPUBLISHED, '#pollKey': OutboxAttributes.POLL_KEY }
+                    : {}),
+                },
+                ExpressionAttributeValues: {
+                  ':a': attempts,
+                  ':r': reason.slice(0, 1000),
+                  ...(park ? { ':now': new Date(now).toISOString() } : {}),
+                },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (
+        error instanceof TransactionCanceledException &&
+        error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+      )
+        return false;
+      throw error;
+    }
     return park;
   };
 
@@ -378,7 +422,14 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
           // Stopped before sending (lease lost or the invocation ending): not an attempt of the row.
           if (failure.code === NOT_SENT_CODE) return tally;
           tally.failed += 1;
-          if (await recordFailure(firstFailed, `${failure.code}: ${failure.message}`, failure.senderFault))
+          if (
+            await recordFailure(
+              firstFailed,
+              `${failure.code}: ${failure.message}`,
+              failure.senderFault,
+              owner,
+            )
+          )
             tally.parked += 1;
           return tally; // later messages of this aggregate wait: order first
         }
@@ -386,7 +437,7 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
       if (invalid !== -1) {
         const row = chunk[invalid]!;
         tally.failed += 1;
-        if (await recordFailure(row, unsendableReason(row.entry), true)) tally.parked += 1;
+        if (await recordFailure(row, unsendableReason(row.entry), true, owner)) tally.parked += 1;
         return tally;
       }
     }
