@@ -8,6 +8,7 @@ import { ConfigurationError } from '../core/errors';
 import type { MessageKind } from '../core/headers';
 import { Headers } from '../core/headers';
 import type { Message } from '../core/message';
+import { maxMessageBytesOf } from '../producer/limits';
 import { type ChannelRef, channelEnvironmentVariable, channelRef } from '../producer/port';
 import { OutboxRecordError } from './errors';
 
@@ -80,6 +81,12 @@ export interface OutboxEntry {
   /** Topic ARN or queue URL, resolved when the message was staged. */
   readonly destination: string;
   readonly message: Message;
+  /**
+   * The destination's size limit the writer checked the message against. The relay and the poller
+   * send with it, so a limit configured differently in their function cannot reject (and park) a
+   * message the commit accepted. @default - the destination's limit where it is read
+   */
+  readonly maxMessageBytes?: number;
 }
 
 interface StoredEnvelope {
@@ -92,6 +99,8 @@ interface StoredEnvelope {
   kind: MessageKind;
   headers: Record<string, string>;
   payload: unknown;
+  /** maxMessageBytes; absent in envelopes of older writers. */
+  m?: number;
 }
 
 /** Envelopes are stored as one JSON string so payloads keep JSON types (DynamoDB would turn numbers into sets, drop empty strings...). */
@@ -107,6 +116,7 @@ export function serializeEntry(entry: OutboxEntry): string {
     kind: message.kind,
     headers: { ...message.headers },
     payload: message.payload,
+    ...(entry.maxMessageBytes === undefined ? {} : { m: entry.maxMessageBytes }),
   };
   return JSON.stringify(stored);
 }
@@ -151,6 +161,7 @@ export function deserializeEntry(text: unknown): OutboxEntry {
       headers: stored.headers,
       payload: stored.payload,
     },
+    ...(typeof stored.m === 'number' ? { maxMessageBytes: stored.m } : {}),
   };
 }
 
@@ -192,4 +203,9 @@ export function bucketOf(aggregateId: string, buckets: number): string {
 export function bucketCount(): number {
   const raw = Number(process.env[OutboxEnvironment.BUCKETS] ?? '4');
   return Number.isInteger(raw) && raw > 0 ? raw : 4;
+}
+
+/** The size limit an entry is sent with: the one its writer checked, else the channel's here. */
+export function limitOf(entry: OutboxEntry, channel: ChannelRef): number {
+  return entry.maxMessageBytes ?? channel.maxMessageBytes ?? maxMessageBytesOf(entry.destination);
 }

@@ -22,12 +22,13 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '../consumer/types';
-import { channelRef, type MessageProducer, NOT_SENT_CODE } from '../producer/port';
+import { type ChannelRef, channelRef, type MessageProducer, NOT_SENT_CODE } from '../producer/port';
 import { unsendableReason as sendCheckFailure } from '../producer/send-checks';
 import {
   deserializeEntry,
   type KeyAttributes,
   LEASE_PK_PREFIX,
+  limitOf,
   OUTBOX_PK_PREFIX,
   OutboxAttributes,
   type OutboxEntry,
@@ -393,8 +394,10 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
         // The lease was renewed just above for the first request; every further request of this
         // dispatch (FIFO: one per message group, plus retries) renews it again before it goes out.
         let requestsOfDispatch = 0;
+        const channel = channelRef(destination);
+        // Sent with the limit the writer checked (the largest in the request), not this function's own.
         const result = await options.producer.dispatch(
-          channelRef(destination),
+          { ...channel, maxMessageBytes: Math.max(...sendable.map((row) => limitOf(row.entry, channel))) },
           sendable.map((row) => row.entry.message),
           {
             beforeRequest: async () => {
@@ -494,10 +497,11 @@ function isSendable(entry: OutboxEntry): boolean {
 
 /** Why SNS/SQS would reject the entry (bad destination, size, attributes, FIFO ids), or ''. */
 function unsendableReason(entry: OutboxEntry): string {
+  let channel: ChannelRef;
   try {
-    channelRef(entry.destination);
+    channel = channelRef(entry.destination);
   } catch (error) {
     return (error as Error).message;
   }
-  return sendCheckFailure(entry.destination, entry.message) ?? '';
+  return sendCheckFailure(entry.destination, entry.message, limitOf(entry, channel)) ?? '';
 }

@@ -9,7 +9,7 @@ import { partitionKeyOf } from '../core/message';
 import { channelRef, isFifoAddress, type MessageProducer } from '../producer/port';
 import { unsendableReason } from '../producer/send-checks';
 import type { FailureParking } from './failures';
-import type { OutboxEntry } from './layout';
+import { limitOf, type OutboxEntry } from './layout';
 import { parseStreamRecord } from './stream';
 
 export interface StreamRelayOptions {
@@ -203,7 +203,7 @@ async function publishInOrder(
       }
       // A message SNS/SQS would reject (size, attributes, FIFO group or dedup id) fails alone and
       // for good, not its whole request; its record is parked with the reason once attempts run out.
-      const unsendable = unsendableReason(destination, next.entry.message, channel.maxMessageBytes);
+      const unsendable = unsendableReason(destination, next.entry.message, limitOf(next.entry, channel));
       if (unsendable !== undefined) {
         blocked.set(key, next.recordIndex);
         fail(next.recordIndex, `message ${next.entry.message.id}: ${unsendable}`, true);
@@ -214,8 +214,9 @@ async function publishInOrder(
     }
     remaining = deferred;
     if (chunk.length === 0) continue;
+    // Sent with the limit the writer checked (the largest in the request), not this function's own.
     const result = await producer.dispatch(
-      channel,
+      { ...channel, maxMessageBytes: Math.max(...chunk.map((p) => limitOf(p.entry, channel))) },
       chunk.map((p) => p.entry.message),
     );
     requests += result.requests;

@@ -28,6 +28,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../core/errors';
 import type { Message } from '../core/message';
+import { maxMessageBytesOf } from '../producer/limits';
 import type { ChannelRef } from '../producer/port';
 import { unsendableReason } from '../producer/send-checks';
 import { OutboxConflictError, OutboxLimitError, OutboxUsageError } from './errors';
@@ -171,7 +172,7 @@ export class UnitOfWork {
   private readonly keys: KeyAttributes;
   private aggregate: AggregateChange | undefined;
   private readonly puts: StagedPut[] = [];
-  private readonly messages: { message: Message; destination: string }[] = [];
+  private readonly messages: { message: Message; destination: string; maxMessageBytes: number }[] = [];
   private committed = false;
 
   constructor(private readonly options: UnitOfWorkOptions) {
@@ -257,11 +258,12 @@ export class UnitOfWork {
     this.checkMessages(aggregate);
     this.committed = true;
     const { expected, quiet, previous } = await this.readSequence(aggregate);
-    const entries: OutboxEntry[] = this.messages.map(({ message, destination }, i) => ({
+    const entries: OutboxEntry[] = this.messages.map(({ message, destination, maxMessageBytes }, i) => ({
       aggregateId: aggregate.aggregateId,
       sequence: expected + i + 1,
       destination,
       message: withPartitionKey(message, aggregate.aggregateId),
+      maxMessageBytes,
     }));
     const sequence = expected + entries.length;
     const quietCommits = entries.length > 0 ? 0 : quiet + 1;
@@ -335,9 +337,9 @@ export class UnitOfWork {
 
   /** Every staged message must be publishable as it will be published (partition key included). */
   private checkMessages(aggregate: AggregateChange): void {
-    for (const { message, destination } of this.messages) {
+    for (const { message, destination, maxMessageBytes } of this.messages) {
       const published = withPartitionKey(message, aggregate.aggregateId);
-      const reason = unsendableReason(destination, published);
+      const reason = unsendableReason(destination, published, maxMessageBytes);
       if (reason !== undefined) {
         throw new OutboxLimitError(
           `Commit of aggregate "${aggregate.aggregateId}" refused, nothing was stored: message ${message.type} ` +
@@ -396,7 +398,9 @@ export class UnitOfWork {
     this.assertOpen();
     const destination = resolveDestination(channel);
     const staged = this.aggregate ? withPartitionKey(message, this.aggregate.aggregateId) : message;
-    this.messages.push({ message: staged, destination });
+    const maxMessageBytes =
+      (typeof channel === 'string' ? undefined : channel.maxMessageBytes) ?? maxMessageBytesOf(destination);
+    this.messages.push({ message: staged, destination, maxMessageBytes });
     return staged;
   }
 
