@@ -169,8 +169,9 @@ export class TransactionalOutbox extends Construct {
     this.failureQueue.grantSendMessages(this.relayFunction);
 
     if (this.relay === 'log-tailing') {
-      // Attempt counters for parking live in the outbox table.
-      this.table.grant(this.relayFunction, 'dynamodb:UpdateItem');
+      // Attempt counters for parking live in the outbox table, and so do parked messages too large
+      // for the failure queue (PutItem).
+      this.table.grant(this.relayFunction, 'dynamodb:UpdateItem', 'dynamodb:PutItem');
       this.relayFunction.addEventSource(
         new sources.DynamoEventSource(this.table, {
           startingPosition: lambda.StartingPosition.TRIM_HORIZON,

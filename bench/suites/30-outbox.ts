@@ -281,7 +281,7 @@ export const suite: BenchSuite = {
       ]),
       notes:
         'One event per commit, small aggregate item (<1 KB). ReturnConsumedCapacity TOTAL as DynamoDB Local reports it; ' +
-        'AWS bills transactional writes at 2 WCU per item-KB, so outbox items (aggregate + outbox item) cost 4. Targets: in-item 1 request 1 WCU; outbox items 1 request 4 WCU.',
+        'AWS bills transactional writes at 2 WCU per item-KB: in-item is a one-item transaction (idempotent by ClientRequestToken), 2; outbox items (aggregate + outbox item) 4. Targets: in-item 1 request 2 WCU; outbox items 1 request 4 WCU.',
     };
     const relay: BenchTable = {
       title: 'Outbox: log-tailing relay through the local stack',

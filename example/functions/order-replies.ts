@@ -6,7 +6,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createConsumer, createUnitOfWork, on } from 'switchyard-aws/runtime';
+import { createConsumer, createUnitOfWork, expectedVersionOf, on } from 'switchyard-aws/runtime';
 import { Channels, ConsumerNames, TableVariables } from '../domain/channels';
 import { requiredVariable } from '../domain/environment';
 import { OrderApproved, TicketCreated } from '../domain/messages';
@@ -34,12 +34,12 @@ const orderReplies = createConsumer({
         });
         return;
       }
-      const { _outbox, _outboxSeq, ...state } = order;
+      const { _outbox, ...state } = order;
       const unitOfWork = createUnitOfWork();
       unitOfWork.save({
         aggregateId: orderId,
         item: { ...state, status: 'APPROVED', ticketId },
-        expectedSequence: Number(_outboxSeq ?? 0),
+        ...expectedVersionOf(order),
       });
       unitOfWork.publish(
         OrderApproved.create({ orderId, ticketId }, { causedBy: reply }),

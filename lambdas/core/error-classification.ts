@@ -5,6 +5,7 @@
  * ProvisionedThroughputExceededException...), yet it is the one client fault that must be retried.
  */
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
+import { wireErrorShape } from './wire-error-codes';
 
 /**
  * KMS throttles relayed by SNS and SQS (publishing to an encrypted topic or queue). The SDK's list of
@@ -52,9 +53,14 @@ export function isThrottle(error: unknown): boolean {
 /**
  * Classifies the error code of a failed batch entry (PublishBatch / SendMessageBatch answer with a
  * code and a SenderFault flag, not an exception): a throttle or transient code is retryable even
- * when the service flags it as the sender's fault.
+ * when the service flags it as the sender's fault. The code is a wire code (SNS `Throttled`, SQS
+ * `KMS.ThrottlingException`): it is classified as the exception the SDK would throw for it.
  */
 export function isRetryableEntryCode(code: string, senderFault: boolean): boolean {
   if (!senderFault) return true;
-  return isRetryableError({ name: code, message: '', $metadata: {} });
+  const { name, httpStatusCode } = wireErrorShape(code);
+  return (
+    isRetryableError({ name: code, message: '', $metadata: {} }) ||
+    isRetryableError({ name, message: '', $metadata: { httpStatusCode } })
+  );
 }

@@ -4,14 +4,18 @@
  * it goes to the failure queue (the same queue as the event source mapping's OnFailure
  * destination) in the shape AWS writes there, plus the reason and the messages themselves, which
  * AWS's own record lacks. Later records then flow again.
+ *
+ * The payloads are never dropped: a parked record is measured against the failure queue's own limit
+ * (SQS: 1 MiB), and one that still does not fit has each message stored in the outbox table as a
+ * parked item without TTL (`pk = OUTBOX-PARKED#<message id>`), which the failure message references
+ * instead of carrying the payload.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { ATTEMPTS_PK_PREFIX, type KeyAttributes, type OutboxEntry } from './layout';
-
-const MAX_PARKED_BYTES = 250_000;
+import { maxMessageBytesOf } from '../producer/limits';
+import { ATTEMPTS_PK_PREFIX, type KeyAttributes, type OutboxEntry, PARKED_PK_PREFIX } from './layout';
 
 export interface FailureParkingOptions {
   /** Queue URL of the failure destination. */
@@ -25,6 +29,30 @@ export interface FailureParkingOptions {
   readonly dynamodb?: DynamoDBClient;
   /** Reported as `requestContext.functionArn`. */
   readonly functionArn?: string;
+  /** Largest body the failure queue takes. @default - the queue's limit (SQS: 1 MiB) */
+  readonly maxMessageBytes?: number;
+}
+
+/** Where a parked message too large for the failure queue is kept (no TTL: it stays until replayed). */
+export interface StoredPayloadRef {
+  readonly table: string;
+  readonly key: Record<string, string>;
+}
+
+/** One message of a parked record. */
+export interface ParkedMessage {
+  readonly id: string;
+  readonly type: string;
+  readonly destination: string;
+  readonly aggregateId: string;
+  readonly sequence: number;
+  readonly headers: Record<string, string>;
+  /** The payload; null when the message is stored in the table instead (see `storedIn`). */
+  readonly payload: unknown;
+  /** Set when the record was too large for the failure queue: the item holding the whole message. */
+  readonly storedIn?: StoredPayloadRef;
+  /** True when this message was published before the record failed: a replay skips it. */
+  readonly published?: boolean;
 }
 
 /** What lands in the failure queue: AWS's OnFailure record for a stream batch of one, plus `switchyard`. */
@@ -53,15 +81,7 @@ export interface ParkedRecord {
   readonly switchyard: {
     readonly reason: string;
     readonly eventID?: string;
-    readonly messages: readonly {
-      id: string;
-      type: string;
-      destination: string;
-      aggregateId: string;
-      sequence: number;
-      headers: Record<string, string>;
-      payload: unknown;
-    }[];
+    readonly messages: readonly ParkedMessage[];
   };
 }
 
@@ -99,6 +119,7 @@ export class FailureParking {
     attempts: number,
     entries: readonly OutboxEntry[],
     requestId: string,
+    publishedIds: ReadonlySet<string> = new Set(),
   ): Promise<ParkedRecord> {
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
     const created = record.dynamodb?.ApproximateCreationDateTime;
@@ -132,22 +153,34 @@ export class FailureParking {
           sequence: e.sequence,
           headers: { ...e.message.headers },
           payload: e.message.payload,
+          ...(publishedIds.has(e.message.id) ? { published: true } : {}),
         })),
       },
     };
     let body = JSON.stringify(parked);
-    if (Buffer.byteLength(body, 'utf8') > MAX_PARKED_BYTES) {
-      // An oversized message cannot ride along; its payload stays in the table item and the stream.
-      const slim = {
-        ...parked.switchyard,
-        messages: parked.switchyard.messages.map((m) => ({
-          ...m,
-          payload: { omitted: 'too large for the failure queue' },
-        })),
-      };
-      body = JSON.stringify({ ...parked, switchyard: slim });
+    const limit = this.options.maxMessageBytes ?? maxMessageBytesOf(this.options.queueUrl);
+    if (Buffer.byteLength(body, 'utf8') > limit) {
+      // Too large for the failure queue: each message goes to the table for good (no TTL), since the
+      // stream and the in-item outbox lose it, and the failure message points at it.
+      const messages: ParkedMessage[] = [];
+      for (const m of parked.switchyard.messages) messages.push(await this.store(m));
+      body = JSON.stringify({ ...parked, switchyard: { ...parked.switchyard, messages } });
     }
     await this.sqs.send(new SendMessageCommand({ QueueUrl: this.options.queueUrl, MessageBody: body }));
     return JSON.parse(body) as ParkedRecord;
+  }
+
+  /** Stores one parked message in the table (one message fits: it came out of one item). */
+  private async store(message: ParkedMessage): Promise<ParkedMessage> {
+    const { partitionKey, sortKey } = this.options.keyAttributes;
+    const key: Record<string, string> = { [partitionKey]: `${PARKED_PK_PREFIX}${message.id}` };
+    if (sortKey) key[sortKey] = 'PARKED';
+    await this.dynamodb.send(
+      new PutCommand({
+        TableName: this.options.table,
+        Item: { ...key, parkedAt: new Date().toISOString(), message: JSON.stringify(message) },
+      }),
+    );
+    return { ...message, payload: null, storedIn: { table: this.options.table, key } };
   }
 }

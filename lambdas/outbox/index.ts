@@ -26,6 +26,7 @@ export {
   type AggregateChange,
   type CommitResult,
   createUnitOfWork,
+  expectedVersionOf,
   UnitOfWork,
   type UnitOfWorkOptions,
 } from './unit-of-work';

@@ -8,12 +8,20 @@ import { ConfigurationError } from '../core/errors';
 import type { MessageKind } from '../core/headers';
 import { Headers } from '../core/headers';
 import type { Message } from '../core/message';
+import { maxMessageBytesOf } from '../producer/limits';
 import { type ChannelRef, channelEnvironmentVariable, channelRef } from '../producer/port';
 import { OutboxRecordError } from './errors';
 
 export const OutboxAttributes = {
   /** Per-aggregate sequence of the last staged message, kept in the aggregate's own item. */
   SEQUENCE: '_outboxSeq',
+  /**
+   * Commits without messages since `_outboxSeq` last moved. With `_outboxSeq` it names the item's
+   * version: every commit moves the pair forward (a commit with messages raises the sequence and
+   * resets it, one without raises it), so a commit conditional on the pair it read is fenced even
+   * when neither commit carries messages.
+   */
+  QUIET_COMMITS: '_quietCommits',
   /** In-item mode: the messages of the latest commit(s), a list of serialized envelopes. */
   IN_ITEM: '_outbox',
   /** Outbox items: serialized envelope. */
@@ -33,6 +41,8 @@ export const POLLING_INDEX_NAME = 'outbox-unpublished';
 export const OUTBOX_PK_PREFIX = 'OUTBOX#';
 export const LEASE_PK_PREFIX = 'OUTBOX-LEASE#';
 export const ATTEMPTS_PK_PREFIX = 'OUTBOX-RELAY-ATTEMPTS#';
+/** Parked messages too large for the failure queue, kept without TTL until replayed. */
+export const PARKED_PK_PREFIX = 'OUTBOX-PARKED#';
 
 /** Environment the construct sets on producer and relay functions. */
 export const OutboxEnvironment = {
@@ -71,6 +81,12 @@ export interface OutboxEntry {
   /** Topic ARN or queue URL, resolved when the message was staged. */
   readonly destination: string;
   readonly message: Message;
+  /**
+   * The destination's size limit the writer checked the message against. The relay and the poller
+   * send with it, so a limit configured differently in their function cannot reject (and park) a
+   * message the commit accepted. @default - the destination's limit where it is read
+   */
+  readonly maxMessageBytes?: number;
 }
 
 interface StoredEnvelope {
@@ -83,6 +99,8 @@ interface StoredEnvelope {
   kind: MessageKind;
   headers: Record<string, string>;
   payload: unknown;
+  /** maxMessageBytes; absent in envelopes of older writers. */
+  m?: number;
 }
 
 /** Envelopes are stored as one JSON string so payloads keep JSON types (DynamoDB would turn numbers into sets, drop empty strings...). */
@@ -98,6 +116,7 @@ export function serializeEntry(entry: OutboxEntry): string {
     kind: message.kind,
     headers: { ...message.headers },
     payload: message.payload,
+    ...(entry.maxMessageBytes === undefined ? {} : { m: entry.maxMessageBytes }),
   };
   return JSON.stringify(stored);
 }
@@ -142,6 +161,7 @@ export function deserializeEntry(text: unknown): OutboxEntry {
       headers: stored.headers,
       payload: stored.payload,
     },
+    ...(typeof stored.m === 'number' ? { maxMessageBytes: stored.m } : {}),
   };
 }
 
@@ -183,4 +203,9 @@ export function bucketOf(aggregateId: string, buckets: number): string {
 export function bucketCount(): number {
   const raw = Number(process.env[OutboxEnvironment.BUCKETS] ?? '4');
   return Number.isInteger(raw) && raw > 0 ? raw : 4;
+}
+
+/** The size limit an entry is sent with: the one its writer checked, else the channel's here. */
+export function limitOf(entry: OutboxEntry, channel: ChannelRef): number {
+  return entry.maxMessageBytes ?? channel.maxMessageBytes ?? maxMessageBytesOf(entry.destination);
 }

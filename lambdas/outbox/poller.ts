@@ -7,22 +7,28 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '../consumer/types';
-import { channelRef, type MessageProducer } from '../producer/port';
+import { type ChannelRef, channelRef, type MessageProducer, NOT_SENT_CODE } from '../producer/port';
 import { unsendableReason as sendCheckFailure } from '../producer/send-checks';
 import {
   deserializeEntry,
   type KeyAttributes,
   LEASE_PK_PREFIX,
+  limitOf,
   OUTBOX_PK_PREFIX,
   OutboxAttributes,
   type OutboxEntry,
@@ -37,7 +43,11 @@ export interface PollingPublisherOptions {
   readonly client?: DynamoDBClient;
   /** Number of sparse-index partitions the writers spread over (SWITCHYARD_OUTBOX_BUCKETS). @default 4 */
   readonly buckets?: number;
-  /** How long a claim on an aggregate lasts. A poller stops publishing an aggregate before it runs out. @default 30 seconds */
+  /**
+   * How long a claim on an aggregate lasts. It is renewed before every publish request, so it must
+   * exceed the slowest single request (with the SDK's own retries; bound it with the clients'
+   * `requestTimeout` and `maxAttempts`, as lambdas/functions/outbox-poller.ts does). @default 30 seconds
+   */
   readonly leaseMs?: number;
   /** Aggregates claimed per poll. @default 200 */
   readonly maxAggregates?: number;
@@ -167,11 +177,13 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
           ConditionExpression: 'attribute_not_exists(#pk) OR leaseUntil < :now',
           ExpressionAttributeNames: { '#pk': partitionKey },
           ExpressionAttributeValues: { ':now': now },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      // The SDK's retry of a claim whose response was lost meets this poll's own lease: it is ours.
+      if (error instanceof ConditionalCheckFailedException) return error.Item?.owner?.S === owner;
       throw error;
     }
   };
@@ -270,8 +282,19 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
     }
   };
 
-  /** Counts a failed attempt; parks the item when permanent failures used up its attempts. */
-  const recordFailure = async (row: OutboxRow, reason: string, permanent: boolean): Promise<boolean> => {
+  /**
+   * Counts a failed attempt; parks the item when permanent failures used up its attempts. Only while
+   * this poll holds the lease: a poll that lost it must not count (or park) a failure the poller now
+   * holding the aggregate may already have got past. False when nothing was recorded.
+   */
+  const recordFailure = async (
+    row: OutboxRow,
+    reason: string,
+    permanent: boolean,
+    owner: string,
+  ): Promise<boolean> => {
+    const aggregateId = row.entry.aggregateId;
+    if (!(await renew(aggregateId, owner))) return false;
     const attempts = row.attempts + 1;
     const park = permanent && options.failureQueueUrl !== undefined && attempts >= (options.maxAttempts ?? 3);
     if (park) {
@@ -298,24 +321,52 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
         }),
       );
     }
-    await db.send(
-      new UpdateCommand({
-        TableName: options.table,
-        Key: row.key,
-        UpdateExpression: park
-          ? 'SET #attempts = :a, failureReason = :r, parkedAt = :now REMOVE #u, #pollKey'
-          : 'SET #attempts = :a, failureReason = :r',
-        ExpressionAttributeNames: {
-          '#attempts': OutboxAttributes.ATTEMPTS,
-          ...(park ? { '#u': OutboxAttributes.UNPUBLISHED, '#pollKey': OutboxAttributes.POLL_KEY } : {}),
-        },
-        ExpressionAttributeValues: {
-          ':a': attempts,
-          ':r': reason.slice(0, 1000),
-          ...(park ? { ':now': new Date().toISOString() } : {}),
-        },
-      }),
-    );
+    const now = Date.now();
+    try {
+      await db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              // Fenced on the lease, in the same write as the count.
+              ConditionCheck: {
+                TableName: options.table,
+                Key: leaseKey(aggregateId),
+                ConditionExpression: '#owner = :me AND leaseUntil >= :now',
+                ExpressionAttributeNames: { '#owner': 'owner' },
+                ExpressionAttributeValues: { ':me': owner, ':now': now },
+              },
+            },
+            {
+              Update: {
+                TableName: options.table,
+                Key: row.key,
+                UpdateExpression: park
+                  ? 'SET #attempts = :a, failureReason = :r, parkedAt = :now REMOVE #u, #pollKey'
+                  : 'SET #attempts = :a, failureReason = :r',
+                ExpressionAttributeNames: {
+                  '#attempts': OutboxAttributes.ATTEMPTS,
+                  ...(park
+                    ? { '#u': OutboxAttributes.UNPUBLISHED, '#pollKey': OutboxAttributes.POLL_KEY }
+                    : {}),
+                },
+                ExpressionAttributeValues: {
+                  ':a': attempts,
+                  ':r': reason.slice(0, 1000),
+                  ...(park ? { ':now': new Date(now).toISOString() } : {}),
+                },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (
+        error instanceof TransactionCanceledException &&
+        error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+      )
+        return false;
+      throw error;
+    }
     return park;
   };
 
@@ -340,28 +391,56 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
       const invalid = chunk.findIndex((row) => !isSendable(row.entry));
       const sendable = invalid === -1 ? chunk : chunk.slice(0, invalid);
       if (sendable.length > 0) {
+        // The lease was renewed just above for the first request; every further request of this
+        // dispatch (FIFO: one per message group, plus retries) renews it again before it goes out.
+        let requestsOfDispatch = 0;
+        const channel = channelRef(destination);
+        // Sent with the limit the writer checked (the largest in the request), not this function's own.
         const result = await options.producer.dispatch(
-          channelRef(destination),
+          { ...channel, maxMessageBytes: Math.max(...sendable.map((row) => limitOf(row.entry, channel))) },
           sendable.map((row) => row.entry.message),
+          {
+            beforeRequest: async () => {
+              requestsOfDispatch += 1;
+              if (requestsOfDispatch === 1) return true;
+              if (remainingMs() >= 5_000 && (await renew(aggregateId, owner))) return true;
+              tally.lostLease = true;
+              return false;
+            },
+          },
         );
         tally.requests += result.requests;
-        const failedById = new Map(result.failed.map((f) => [f.id, f]));
+        // Every row that went out is marked, even after a failed one: on a standard channel the rows
+        // after a failed entry of the same request were published and must not go out again.
+        const sent = new Set(result.successful.map((s) => s.id));
         for (const row of sendable) {
-          const failure = failedById.get(row.entry.message.id);
-          if (failure) {
-            tally.failed += 1;
-            if (await recordFailure(row, `${failure.code}: ${failure.message}`, failure.senderFault))
-              tally.parked += 1;
-            return tally; // later messages of this aggregate wait: order first
-          }
+          if (!sent.has(row.entry.message.id)) continue;
           await markPublished(row);
           tally.published += 1;
+        }
+        const failedById = new Map(result.failed.map((f) => [f.id, f]));
+        const firstFailed = sendable.find((row) => failedById.has(row.entry.message.id));
+        if (firstFailed) {
+          const failure = failedById.get(firstFailed.entry.message.id)!;
+          // Stopped before sending (lease lost or the invocation ending): not an attempt of the row.
+          if (failure.code === NOT_SENT_CODE) return tally;
+          tally.failed += 1;
+          if (
+            await recordFailure(
+              firstFailed,
+              `${failure.code}: ${failure.message}`,
+              failure.senderFault,
+              owner,
+            )
+          )
+            tally.parked += 1;
+          return tally; // later messages of this aggregate wait: order first
         }
       }
       if (invalid !== -1) {
         const row = chunk[invalid]!;
         tally.failed += 1;
-        if (await recordFailure(row, unsendableReason(row.entry), true)) tally.parked += 1;
+        if (await recordFailure(row, unsendableReason(row.entry), true, owner)) tally.parked += 1;
         return tally;
       }
     }
@@ -378,29 +457,33 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
       const worker = async (): Promise<void> => {
         while (next < aggregates.length && remainingMs() > 5_000 && !failure) {
           const aggregateId = aggregates[next++]!;
-          if (!(await claim(aggregateId, owner))) {
-            outcome.leased += 1;
-            continue;
-          }
+          // Claim and release too: an error anywhere ends this worker only, after its own lease is
+          // handed back, while the other workers finish what they publish.
           try {
-            const tally = await publishAggregate(aggregateId, owner, remainingMs);
-            outcome.aggregates += 1;
-            outcome.published += tally.published;
-            outcome.requests += tally.requests;
-            outcome.failed += tally.failed;
-            outcome.parked += tally.parked;
-            if (tally.lostLease)
-              logger.warn('outbox lease lost; another poller may go on', { owner, aggregateId });
+            if (!(await claim(aggregateId, owner))) {
+              outcome.leased += 1;
+              continue;
+            }
+            try {
+              const tally = await publishAggregate(aggregateId, owner, remainingMs);
+              outcome.aggregates += 1;
+              outcome.published += tally.published;
+              outcome.requests += tally.requests;
+              outcome.failed += tally.failed;
+              outcome.parked += tally.parked;
+              if (tally.lostLease)
+                logger.warn('outbox lease lost; another poller may go on', { owner, aggregateId });
+            } finally {
+              await release(aggregateId, owner);
+            }
           } catch (error) {
             failure ??= { error };
-          } finally {
-            await release(aggregateId, owner);
           }
         }
       };
       // Every worker finishes (and releases its lease) before poll() settles, even when one failed:
       // no worker outlives the invocation and keeps publishing while the next one starts.
-      await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
+      await Promise.allSettled(Array.from({ length: options.concurrency ?? 4 }, worker));
       if (failure) throw failure.error;
       logger.info('outbox poll done', { owner, ...outcome });
       return outcome;
@@ -414,10 +497,11 @@ function isSendable(entry: OutboxEntry): boolean {
 
 /** Why SNS/SQS would reject the entry (bad destination, size, attributes, FIFO ids), or ''. */
 function unsendableReason(entry: OutboxEntry): string {
+  let channel: ChannelRef;
   try {
-    channelRef(entry.destination);
+    channel = channelRef(entry.destination);
   } catch (error) {
     return (error as Error).message;
   }
-  return sendCheckFailure(entry.destination, entry.message) ?? '';
+  return sendCheckFailure(entry.destination, entry.message, limitOf(entry, channel)) ?? '';
 }

@@ -9,7 +9,7 @@ import { partitionKeyOf } from '../core/message';
 import { channelRef, isFifoAddress, type MessageProducer } from '../producer/port';
 import { unsendableReason } from '../producer/send-checks';
 import type { FailureParking } from './failures';
-import type { OutboxEntry } from './layout';
+import { limitOf, type OutboxEntry } from './layout';
 import { parseStreamRecord } from './stream';
 
 export interface StreamRelayOptions {
@@ -87,9 +87,11 @@ export function createStreamRelay(
       }
     });
 
+    // Ids published in this invocation: a parked record marks them, so a replay does not send them twice.
+    const publishedIds = new Set<string>();
     const counts = await Promise.all(
       [...byDestination].map(([destination, pending]) =>
-        publishInOrder(destination, pending, batchSize, options.producer, fail),
+        publishInOrder(destination, pending, batchSize, options.producer, fail, publishedIds),
       ),
     );
     const published = counts.reduce((sum, c) => sum + c.published, 0);
@@ -104,7 +106,14 @@ export function createStreamRelay(
       if (options.parking && failure.permanent) {
         const { exhausted, attempts } = await options.parking.exhausted(record);
         if (exhausted) {
-          await options.parking.park(record, reason, attempts, entriesOf.get(index) ?? [], requestId);
+          await options.parking.park(
+            record,
+            reason,
+            attempts,
+            entriesOf.get(index) ?? [],
+            requestId,
+            publishedIds,
+          );
           logger.error('outbox record parked in the failure queue', {
             eventID: record.eventID,
             attempts,
@@ -152,6 +161,7 @@ async function publishInOrder(
   batchSize: number,
   producer: MessageProducer,
   fail: (index: number, reason: string, permanent: boolean) => void,
+  publishedIds: Set<string>,
 ): Promise<{ published: number; requests: number }> {
   // Partition key -> the record whose message failed first; later messages of the key wait behind it.
   const blocked = new Map<string, number>();
@@ -193,7 +203,7 @@ async function publishInOrder(
       }
       // A message SNS/SQS would reject (size, attributes, FIFO group or dedup id) fails alone and
       // for good, not its whole request; its record is parked with the reason once attempts run out.
-      const unsendable = unsendableReason(destination, next.entry.message, channel.maxMessageBytes);
+      const unsendable = unsendableReason(destination, next.entry.message, limitOf(next.entry, channel));
       if (unsendable !== undefined) {
         blocked.set(key, next.recordIndex);
         fail(next.recordIndex, `message ${next.entry.message.id}: ${unsendable}`, true);
@@ -204,12 +214,14 @@ async function publishInOrder(
     }
     remaining = deferred;
     if (chunk.length === 0) continue;
+    // Sent with the limit the writer checked (the largest in the request), not this function's own.
     const result = await producer.dispatch(
-      channel,
+      { ...channel, maxMessageBytes: Math.max(...chunk.map((p) => limitOf(p.entry, channel))) },
       chunk.map((p) => p.entry.message),
     );
     requests += result.requests;
     published += result.successful.length;
+    for (const sent of result.successful) publishedIds.add(sent.id);
     const failedIds = new Map(result.failed.map((f) => [f.id, f]));
     for (const p of chunk) {
       const failed = failedIds.get(p.entry.message.id);

@@ -4,12 +4,19 @@
  *
  * - `outbox-items`: one TransactWriteItems with the aggregate item, the other items and one outbox
  *   item per message (`pk = OUTBOX#<aggregateId>`, `sk = <zero-padded sequence>`).
- * - `in-item`: one PutItem of the aggregate item carrying the messages in its `_outbox` list; the
+ * - `in-item`: one write of the aggregate item carrying the messages in its `_outbox` list; the
  *   log-tailing relay finds them in the stream's NEW_IMAGE (and not in OLD_IMAGE).
  *
- * Per-aggregate order: the aggregate item keeps `_outboxSeq`, the sequence of its last message; the
- * write is conditional on the value read, so concurrent writers conflict (OutboxConflictError)
- * instead of interleaving. Message ids are fixed at staging time: they are the ids consumers see.
+ * Both are one TransactWriteItems whose ClientRequestToken is the commit id: when a commit's response
+ * is lost and the SDK retries it, DynamoDB answers the first attempt's outcome (for 10 minutes), even
+ * if another commit of the aggregate was written in between. A plain PutItem could only tell its own
+ * write from a concurrent one by looking at the item, which the concurrent commit had replaced.
+ *
+ * Optimistic concurrency and per-aggregate order: the aggregate item keeps `_outboxSeq`, the sequence
+ * of its last message, and `_quietCommits`, the commits without messages since then. Every commit
+ * moves that pair forward and is conditional on the pair read, so concurrent writers conflict
+ * (OutboxConflictError) instead of interleaving messages or losing an update. Message ids are fixed
+ * at staging time: they are the ids consumers see.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -18,9 +25,10 @@ import {
   DynamoDBClient,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../core/errors';
 import type { Message } from '../core/message';
+import { maxMessageBytesOf } from '../producer/limits';
 import type { ChannelRef } from '../producer/port';
 import { unsendableReason } from '../producer/send-checks';
 import { OutboxConflictError, OutboxLimitError, OutboxUsageError } from './errors';
@@ -70,19 +78,45 @@ export interface UnitOfWorkOptions {
 export interface AggregateChange {
   /** Ordering scope of the messages; also their partition key when they have none. */
   readonly aggregateId: string;
-  /** The aggregate's whole new item, key attributes included. Written with PutItem. */
+  /** The aggregate's whole new item, key attributes included. Written whole (a Put), not merged. */
   readonly item: Record<string, unknown>;
   /**
    * `_outboxSeq` of the item as it was read (0 for a new aggregate). The write fails with
-   * OutboxConflictError if it moved on. @default - read with a consistent GetItem at commit
+   * OutboxConflictError if the item changed since. `expectedVersionOf(item)` gives both fields.
+   * @default - read with a consistent GetItem at commit
    */
   readonly expectedSequence?: number;
+  /**
+   * `_quietCommits` of the item as it was read: commits without messages since its sequence moved.
+   * @default 0 (with `expectedSequence`; read with it otherwise)
+   */
+  readonly expectedQuietCommits?: number;
+}
+
+/**
+ * The version fields of an aggregate item as read, for `save()`: the commit is fenced against every
+ * commit since, with or without messages.
+ *
+ * @example
+ * const { Item: order } = await doc.send(new GetCommand({ TableName, Key, ConsistentRead: true }));
+ * uow.save({ aggregateId, item: { ...order, status: 'APPROVED' }, ...expectedVersionOf(order) });
+ */
+export function expectedVersionOf(item: Record<string, unknown> | undefined): {
+  expectedSequence: number;
+  expectedQuietCommits: number;
+} {
+  return {
+    expectedSequence: Number(item?.[OutboxAttributes.SEQUENCE] ?? 0),
+    expectedQuietCommits: Number(item?.[OutboxAttributes.QUIET_COMMITS] ?? 0),
+  };
 }
 
 export interface CommitResult {
   readonly aggregateId: string;
   /** The aggregate's `_outboxSeq` after the commit. */
   readonly sequence: number;
+  /** The aggregate's `_quietCommits` after the commit (0 when it carried messages). */
+  readonly quietCommits: number;
   readonly entries: readonly OutboxEntry[];
   /** DynamoDB write requests the commit made (1 in both modes). */
   readonly writeRequests: number;
@@ -124,7 +158,7 @@ function documentClient(client?: DynamoDBClient): DynamoDBDocumentClient {
  * const uow = createUnitOfWork({ mode: 'in-item' });
  * uow.save({ aggregateId: order.id, item: { pk: `ORDER#${order.id}`, sk: 'ORDER', ...order }, expectedSequence: 0 });
  * uow.publish(OrderCreated.create({ orderId: order.id }), 'orders');
- * await uow.commit(); // one PutItem; the relay publishes OrderCreated from the table's stream
+ * await uow.commit(); // one write of the item; the relay publishes OrderCreated from the table's stream
  */
 export function createUnitOfWork(options: UnitOfWorkOptions = {}): UnitOfWork {
   return new UnitOfWork(options);
@@ -138,7 +172,7 @@ export class UnitOfWork {
   private readonly keys: KeyAttributes;
   private aggregate: AggregateChange | undefined;
   private readonly puts: StagedPut[] = [];
-  private readonly messages: { message: Message; destination: string }[] = [];
+  private readonly messages: { message: Message; destination: string; maxMessageBytes: number }[] = [];
   private committed = false;
 
   constructor(private readonly options: UnitOfWorkOptions) {
@@ -184,8 +218,7 @@ export class UnitOfWork {
   }
 
   /**
-   * Stages another business item in the same transaction (outbox-items mode; in in-item mode it
-   * turns the single PutItem into a transaction, losing the one-write cost).
+   * Stages another business item in the same transaction (each item adds its own write cost).
    */
   put(item: Record<string, unknown>, condition?: Omit<StagedPut, 'item'>): this {
     this.assertOpen();
@@ -224,18 +257,21 @@ export class UnitOfWork {
     }
     this.checkMessages(aggregate);
     this.committed = true;
-    const { expected, previous } = await this.readSequence(aggregate);
-    const entries: OutboxEntry[] = this.messages.map(({ message, destination }, i) => ({
+    const { expected, quiet, previous } = await this.readSequence(aggregate);
+    const entries: OutboxEntry[] = this.messages.map(({ message, destination, maxMessageBytes }, i) => ({
       aggregateId: aggregate.aggregateId,
       sequence: expected + i + 1,
       destination,
       message: withPartitionKey(message, aggregate.aggregateId),
+      maxMessageBytes,
     }));
     const sequence = expected + entries.length;
+    const quietCommits = entries.length > 0 ? 0 : quiet + 1;
     const commitId = randomUUID();
     const item: Record<string, unknown> = {
       ...aggregate.item,
       [OutboxAttributes.SEQUENCE]: sequence,
+      [OutboxAttributes.QUIET_COMMITS]: quietCommits,
       [COMMIT_ID]: commitId,
     };
     if (this.mode === 'in-item') {
@@ -245,43 +281,22 @@ export class UnitOfWork {
     }
     const outboxItems = this.mode === 'outbox-items' ? entries.map((entry) => this.outboxItem(entry)) : [];
     this.checkItemLimits(aggregate, item, outboxItems);
-    // A first commit may find `_outboxSeq: 0` (a commit without messages): still a first commit.
-    const condition =
-      expected === 0
-        ? {
-            ConditionExpression: 'attribute_not_exists(#seq) OR #seq = :zero',
-            ExpressionAttributeNames: { '#seq': OutboxAttributes.SEQUENCE },
-            ExpressionAttributeValues: { ':zero': 0 },
-          }
-        : {
-            ConditionExpression: '#seq = :expected',
-            ExpressionAttributeNames: { '#seq': OutboxAttributes.SEQUENCE },
-            ExpressionAttributeValues: { ':expected': expected },
-          };
+    const condition = versionCondition(expected, quiet);
+    const done = (writeCapacityUnits: number): CommitResult => ({
+      aggregateId: aggregate.aggregateId,
+      sequence,
+      quietCommits,
+      entries,
+      writeRequests: 1,
+      writeCapacityUnits,
+    });
     try {
-      if (this.mode === 'in-item' && this.puts.length === 0) {
-        const result = await this.client.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: item,
-            ReturnConsumedCapacity: 'TOTAL',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            ...condition,
-          }),
-        );
-        return {
-          aggregateId: aggregate.aggregateId,
-          sequence,
-          entries,
-          writeRequests: 1,
-          writeCapacityUnits: result.ConsumedCapacity?.CapacityUnits ?? 0,
-        };
-      }
       const result = await this.client.send(
         new TransactWriteCommand({
           ReturnConsumedCapacity: 'TOTAL',
           // The SDK resends the same token when it retries (it would generate one itself; the commit
-          // id makes it traceable): DynamoDB answers the first attempt's outcome, it does not re-run.
+          // id makes it traceable): DynamoDB answers the first attempt's outcome, it does not re-run,
+          // even when another commit of the aggregate was written in between.
           ClientRequestToken: commitId,
           TransactItems: [
             {
@@ -312,34 +327,19 @@ export class UnitOfWork {
           ],
         }),
       );
-      const units = (result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
-      return {
-        aggregateId: aggregate.aggregateId,
-        sequence,
-        entries,
-        writeRequests: 1,
-        writeCapacityUnits: units,
-      };
+      return done((result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0));
     } catch (error) {
-      if (ownWriteFound(error, commitId)) {
-        // The first attempt was applied and its response lost; the SDK's retry met our own write.
-        return {
-          aggregateId: aggregate.aggregateId,
-          sequence,
-          entries,
-          writeRequests: 1,
-          writeCapacityUnits: 0,
-        };
-      }
-      throw this.translate(error, aggregate, expected);
+      // Past the token's 10 minutes the retry is evaluated afresh: it may still meet our own write.
+      if (ownWriteFound(error, commitId)) return done(0);
+      throw this.translate(error, aggregate, expected, quiet);
     }
   }
 
   /** Every staged message must be publishable as it will be published (partition key included). */
   private checkMessages(aggregate: AggregateChange): void {
-    for (const { message, destination } of this.messages) {
+    for (const { message, destination, maxMessageBytes } of this.messages) {
       const published = withPartitionKey(message, aggregate.aggregateId);
-      const reason = unsendableReason(destination, published);
+      const reason = unsendableReason(destination, published, maxMessageBytes);
       if (reason !== undefined) {
         throw new OutboxLimitError(
           `Commit of aggregate "${aggregate.aggregateId}" refused, nothing was stored: message ${message.type} ` +
@@ -398,7 +398,9 @@ export class UnitOfWork {
     this.assertOpen();
     const destination = resolveDestination(channel);
     const staged = this.aggregate ? withPartitionKey(message, this.aggregate.aggregateId) : message;
-    this.messages.push({ message: staged, destination });
+    const maxMessageBytes =
+      (typeof channel === 'string' ? undefined : channel.maxMessageBytes) ?? maxMessageBytesOf(destination);
+    this.messages.push({ message: staged, destination, maxMessageBytes });
     return staged;
   }
 
@@ -430,14 +432,24 @@ export class UnitOfWork {
     return item;
   }
 
-  private async readSequence(aggregate: AggregateChange): Promise<{ expected: number; previous: string[] }> {
+  private async readSequence(
+    aggregate: AggregateChange,
+  ): Promise<{ expected: number; quiet: number; previous: string[] }> {
     if (aggregate.expectedSequence !== undefined) {
-      if (!Number.isInteger(aggregate.expectedSequence) || aggregate.expectedSequence < 0) {
-        throw new OutboxUsageError(
-          `expectedSequence must be a whole number >= 0, got ${aggregate.expectedSequence}.`,
-        );
+      const quiet = aggregate.expectedQuietCommits ?? 0;
+      for (const [name, value] of [
+        ['expectedSequence', aggregate.expectedSequence],
+        ['expectedQuietCommits', quiet],
+      ] as const) {
+        if (!Number.isInteger(value) || value < 0)
+          throw new OutboxUsageError(`${name} must be a whole number >= 0, got ${value}.`);
       }
-      return { expected: aggregate.expectedSequence, previous: [] };
+      return { expected: aggregate.expectedSequence, quiet, previous: [] };
+    }
+    if (aggregate.expectedQuietCommits !== undefined) {
+      throw new OutboxUsageError(
+        'expectedQuietCommits without expectedSequence: pass both as read (expectedVersionOf(item)), or neither.',
+      );
     }
     const key: Record<string, unknown> = { [this.keys.partitionKey]: aggregate.item[this.keys.partitionKey] };
     if (this.keys.sortKey) key[this.keys.sortKey] = aggregate.item[this.keys.sortKey];
@@ -446,26 +458,40 @@ export class UnitOfWork {
         TableName: this.table,
         Key: key,
         ConsistentRead: true,
-        ProjectionExpression: '#seq, #outbox',
-        ExpressionAttributeNames: { '#seq': OutboxAttributes.SEQUENCE, '#outbox': OutboxAttributes.IN_ITEM },
+        ProjectionExpression: '#seq, #quiet, #outbox',
+        ExpressionAttributeNames: {
+          '#seq': OutboxAttributes.SEQUENCE,
+          '#quiet': OutboxAttributes.QUIET_COMMITS,
+          '#outbox': OutboxAttributes.IN_ITEM,
+        },
       }),
     );
-    const expected = Number(Item?.[OutboxAttributes.SEQUENCE] ?? 0);
+    const { expectedSequence: expected, expectedQuietCommits: quiet } = expectedVersionOf(Item);
     const previous = Array.isArray(Item?.[OutboxAttributes.IN_ITEM])
       ? (Item[OutboxAttributes.IN_ITEM] as string[])
       : [];
-    return { expected, previous };
+    return { expected, quiet, previous };
   }
 
-  private translate(error: unknown, aggregate: AggregateChange, expected: number): unknown {
+  private translate(error: unknown, aggregate: AggregateChange, expected: number, quiet: number): unknown {
     const conflict =
       error instanceof ConditionalCheckFailedException ||
       (error instanceof TransactionCanceledException &&
         error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed');
     if (!conflict) return error;
+    const old = oldItemOf(error);
+    const found = old?.[OutboxAttributes.SEQUENCE]?.N;
+    const foundQuiet = old?.[OutboxAttributes.QUIET_COMMITS]?.N ?? '0';
+    // An item whose last commits carried no messages is not named by its sequence alone: a caller
+    // passing only expectedSequence would conflict on every retry. Say what to pass.
+    const hint =
+      found === String(expected) && quiet === 0 && foundQuiet !== '0'
+        ? ` Its last ${foundQuiet} commit(s) carried no messages, so its sequence alone does not name the state read: ` +
+          `pass expectedQuietCommits (the item's ${OutboxAttributes.QUIET_COMMITS}) too, e.g. save({ ..., ...expectedVersionOf(item) }).`
+        : '';
     return new OutboxConflictError(
-      `Aggregate "${aggregate.aggregateId}" changed since it was read (expected outbox sequence ${expected}). ` +
-        'Re-read the aggregate and run the command again.',
+      `Aggregate "${aggregate.aggregateId}" changed since it was read (expected outbox sequence ${expected}` +
+        `${quiet > 0 ? ` after ${quiet} commit(s) without messages` : ''}). Re-read the aggregate and run the command again.${hint}`,
       aggregate.aggregateId,
       expected,
     );
@@ -477,10 +503,53 @@ export class UnitOfWork {
   }
 }
 
+/** The aggregate item as the failed condition found it (ReturnValuesOnConditionCheckFailure ALL_OLD). */
+function oldItemOf(error: unknown): Record<string, AttributeValue> | undefined {
+  if (error instanceof ConditionalCheckFailedException) return error.Item;
+  if (error instanceof TransactionCanceledException) return error.CancellationReasons?.[0]?.Item;
+  return undefined;
+}
+
 /** True when a failed condition met the item this very commit wrote (same commit id). */
 function ownWriteFound(error: unknown, commitId: string): boolean {
-  let old: Record<string, AttributeValue> | undefined;
-  if (error instanceof ConditionalCheckFailedException) old = error.Item;
-  else if (error instanceof TransactionCanceledException) old = error.CancellationReasons?.[0]?.Item;
-  return old?.[COMMIT_ID]?.S === commitId;
+  return oldItemOf(error)?.[COMMIT_ID]?.S === commitId;
+}
+
+/**
+ * The write's condition: the item still has the version read. Items written before
+ * `_quietCommits` existed count as 0. A new aggregate (0, 0) may also find an item without
+ * `_outboxSeq` (business data written by other code).
+ */
+function versionCondition(
+  expected: number,
+  quiet: number,
+): {
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, number>;
+} {
+  const ExpressionAttributeNames = {
+    '#seq': OutboxAttributes.SEQUENCE,
+    '#quiet': OutboxAttributes.QUIET_COMMITS,
+  };
+  if (quiet > 0) {
+    return {
+      ConditionExpression: '#seq = :expected AND #quiet = :quiet',
+      ExpressionAttributeNames,
+      ExpressionAttributeValues: { ':expected': expected, ':quiet': quiet },
+    };
+  }
+  const noQuietCommits = '(attribute_not_exists(#quiet) OR #quiet = :zero)';
+  if (expected === 0) {
+    return {
+      ConditionExpression: `attribute_not_exists(#seq) OR (#seq = :zero AND ${noQuietCommits})`,
+      ExpressionAttributeNames,
+      ExpressionAttributeValues: { ':zero': 0 },
+    };
+  }
+  return {
+    ConditionExpression: `#seq = :expected AND ${noQuietCommits}`,
+    ExpressionAttributeNames,
+    ExpressionAttributeValues: { ':expected': expected, ':zero': 0 },
+  };
 }

@@ -16,7 +16,13 @@ import type { Message } from '../core/message';
 import type { WireMessage } from '../core/wire';
 import { backoffDelayMs, sleep } from './backoff';
 import { MAX_BATCH_ENTRIES } from './chunk';
-import type { BatchResult, FailedEntry, SendResult } from './port';
+import {
+  type BatchResult,
+  type DispatchOptions,
+  type FailedEntry,
+  NOT_SENT_CODE,
+  type SendResult,
+} from './port';
 
 export interface PreparedEntry {
   /** Position in the caller's list; its decimal form is the batch entry Id ([0-9], always valid). */
@@ -84,12 +90,24 @@ export async function sendInBatches(
   sendChunk: ChunkSender,
   retry: RetryOptions,
   limits: BatchLimits,
+  hooks: DispatchOptions = {},
 ): Promise<BatchResult> {
   const sent = new Map<number, SendResult>();
   const failed = new Map<number, FailedEntry>();
   let pending: PendingEntry[] = entries.map((entry) => ({ entry, attempts: 0 }));
   let requests = 0;
   while (pending.length > 0) {
+    if (hooks.beforeRequest && !(await hooks.beforeRequest())) {
+      for (const p of pending)
+        failed.set(p.entry.index, {
+          id: p.entry.message.id,
+          code: NOT_SENT_CODE,
+          message:
+            'Not sent: the caller stopped the batch before this request (for example, its lease ran out).',
+          senderFault: false,
+        });
+      break;
+    }
     const request = nextRequest(pending, limits);
     requests++;
     const outcome = await sendSafely(

@@ -35,6 +35,20 @@ export interface BatchResult {
   readonly requests: number;
 }
 
+/** Options of one `dispatch()` call. */
+export interface DispatchOptions {
+  /**
+   * Runs before every SNS/SQS request of the call (retries included). Resolving false stops the call:
+   * nothing more is sent and the entries not yet sent come back failed with code `NotSent`. The outbox
+   * poller renews its lease here, so no request goes out after another poller may have taken over.
+   * @default - every request is sent
+   */
+  readonly beforeRequest?: () => Promise<boolean>;
+}
+
+/** Failure code of the entries a `beforeRequest` hook stopped before they were sent. */
+export const NOT_SENT_CODE = 'NotSent';
+
 export interface MessageProducer {
   /** Publishes one message to a publish-subscribe channel (SNS topic ARN). */
   publish(topicArn: string, message: Message): Promise<SendResult>;
@@ -45,7 +59,11 @@ export interface MessageProducer {
   /** Sends many messages with SendMessageBatch, in requests of at most 10 entries and the channel's size limit. */
   sendBatch(queueUrl: string, messages: readonly Message[]): Promise<BatchResult>;
   /** Publishes or sends, by the kind of channel. */
-  dispatch(channel: ChannelRef, messages: readonly Message[]): Promise<BatchResult>;
+  dispatch(
+    channel: ChannelRef,
+    messages: readonly Message[],
+    options?: DispatchOptions,
+  ): Promise<BatchResult>;
 }
 
 /** Environment variable that carries a channel's address into a function: `SWITCHYARD_CHANNEL_<NAME>`. */

@@ -14,7 +14,7 @@ import {
   sendInBatches,
 } from './batch';
 import { maxMessageBytesOf } from './limits';
-import type { BatchResult, ChannelRef, MessageProducer, SendResult } from './port';
+import type { BatchResult, ChannelRef, DispatchOptions, MessageProducer, SendResult } from './port';
 import { checkSendable } from './send-checks';
 
 export interface ProducerOptions {
@@ -97,6 +97,7 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     topicArn: string,
     messages: readonly Message[],
     maxBytes = maxMessageBytesOf(topicArn),
+    hooks: DispatchOptions = {},
   ): Promise<BatchResult> =>
     sendInBatches(
       prepare(topicArn, messages, maxBytes),
@@ -118,12 +119,14 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
       },
       retry,
       { maxBatchBytes: maxBytes },
+      hooks,
     );
 
   const sendBatch = async (
     queueUrl: string,
     messages: readonly Message[],
     maxBytes = maxMessageBytesOf(queueUrl),
+    hooks: DispatchOptions = {},
   ): Promise<BatchResult> =>
     sendInBatches(
       prepare(queueUrl, messages, maxBytes),
@@ -145,6 +148,7 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
       },
       retry,
       { maxBatchBytes: maxBytes },
+      hooks,
     );
 
   return {
@@ -152,17 +156,23 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     send,
     publishBatch: (topicArn, messages) => publishBatch(topicArn, messages),
     sendBatch: (queueUrl, messages) => sendBatch(queueUrl, messages),
-    dispatch(channel: ChannelRef, messages: readonly Message[]): Promise<BatchResult> {
+    dispatch(
+      channel: ChannelRef,
+      messages: readonly Message[],
+      hooks?: DispatchOptions,
+    ): Promise<BatchResult> {
       return channel.type === 'publish-subscribe'
         ? publishBatch(
             channel.topicArn,
             messages,
             channel.maxMessageBytes ?? maxMessageBytesOf(channel.topicArn),
+            hooks,
           )
         : sendBatch(
             channel.queueUrl,
             messages,
             channel.maxMessageBytes ?? maxMessageBytesOf(channel.queueUrl),
+            hooks,
           );
     },
   };
