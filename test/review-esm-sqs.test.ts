@@ -202,3 +202,36 @@ describe('mapping concurrency above the local function concurrency', () => {
     expect(bodies.sort()).toEqual(['m0', 'm1', 'm2', 'm3']);
   });
 });
+
+describe('stopping a mapping', () => {
+  test('a message sent right after stop() is not swallowed by the aborted long poll', async () => {
+    // GIVEN a mapping long-polling an empty queue
+    const queue = await createQueue('review-stop');
+    const seen: string[] = [];
+    const source = start(queue, {
+      name: 'in-process',
+      concurrency: 2,
+      invoke: async (event) => {
+        seen.push(...(event as { Records: SqsEventRecord[] }).Records.map((r) => r.body));
+        return ok();
+      },
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    // WHEN the mapping is stopped (disabled) and a message arrives afterwards
+    await source.stop();
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: 'after-stop' }));
+    // THEN the next consumer gets it at once, never received before.
+    // Merged code: stop() aborts the HTTP request, but fauxqs' handler keeps waiting and dequeues
+    // the message for nobody: it is invisible for the visibility timeout (30 s) with
+    // ApproximateReceiveCount 1, so with maxReceiveCount 1 it would go to the DLQ unseen.
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queue.url,
+        WaitTimeSeconds: 2,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
+    expect(seen).toEqual([]);
+    expect(Messages.map((m) => `${m.Body}#${m.Attributes?.ApproximateReceiveCount}`)).toEqual(['after-stop#1']);
+  });
+});
