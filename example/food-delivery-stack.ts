@@ -6,14 +6,6 @@ import * as path from 'node:path';
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { Channels, ConsumerNames, TableVariables } from '../lambdas/example/channels';
-import {
-  CreateTicket,
-  OrderApproved,
-  OrderCreated,
-  TicketAccepted,
-  TicketCreated,
-} from '../lambdas/example/messages';
 import {
   MessageConsumer,
   PointToPointChannel,
@@ -21,9 +13,11 @@ import {
   PublishSubscribeChannel,
   ServiceFunction,
   TransactionalOutbox,
-} from '../lib';
+} from 'switchyard-aws/cdk';
+import { Channels, ConsumerNames, TableVariables } from './domain/channels';
+import { CreateTicket, OrderApproved, OrderCreated, TicketAccepted, TicketCreated } from './domain/messages';
 
-const FUNCTIONS = path.join(__dirname, '..', 'lambdas', 'functions');
+const FUNCTIONS = path.join(__dirname, 'functions');
 const entry = (name: string) => path.join(FUNCTIONS, `${name}.ts`);
 
 export class FoodDeliveryStack extends Stack {

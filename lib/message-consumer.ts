@@ -152,7 +152,7 @@ export interface MessageConsumerProps {
  * @example
  * const history = new MessageConsumer(this, 'OrderHistory', {
  *   consumerName: 'order-history',
- *   entry: 'lambdas/functions/order-history.ts',
+ *   entry: 'example/functions/order-history.ts',
  *   handles: [OrderCreated, OrderApproved],
  *   subscribeTo: [orderEvents],
  *   ordered: true,
