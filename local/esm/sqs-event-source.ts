@@ -35,7 +35,11 @@ export interface SqsMappingConfig {
   /** 0..300 (FIFO queues: must be 0, as in AWS). */
   maximumBatchingWindowSeconds: number;
   reportBatchItemFailures: boolean;
-  /** Most concurrent invocations from this mapping (2..1000). @default - the invoker's concurrency */
+  /**
+   * Most concurrent invocations from this mapping (2..1000). Locally never more than the invoker's
+   * concurrency: a batch beyond it would wait for an instance while its visibility timeout runs.
+   * @default - the invoker's concurrency
+   */
   maximumConcurrency?: number;
   /** @default true */
   enabled?: boolean;
@@ -62,8 +66,13 @@ export interface SqsMappingStats {
   filtered: number;
   /** Batches cut short so the invoke payload stays under 6 MB (the rest waits for the next batch). */
   payloadCutoffs: number;
-  /** Times the mapping lowered its concurrency after a function error. */
+  /** Times the mapping lowered its concurrency after a function error or throttle. */
   concurrencyBackoffs: number;
+  /**
+   * Batches not invoked because no local instance of the function was free before their messages
+   * would reappear (Lambda's throttle); their messages are put back on the queue at once.
+   */
+  throttled: number;
   /** Failed calls to the queue (receive, delete); see errors(). */
   errors: number;
 }
@@ -118,6 +127,13 @@ export function validateSqsMapping(config: SqsMappingConfig): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Messages gathered for one invocation. */
+interface Batch {
+  messages: Message[];
+  /** Epoch ms of the receive that brought the first of them: their visibility timeout runs from here. */
+  receivedAt: number;
+}
+
 /**
  * Polls one queue for one function.
  *
@@ -142,6 +158,7 @@ export class SqsEventSource {
     filtered: 0,
     payloadCutoffs: 0,
     concurrencyBackoffs: 0,
+    throttled: 0,
     errors: 0,
   };
   private readonly problems = new EventSourceErrors();
@@ -151,6 +168,8 @@ export class SqsEventSource {
   private readonly passesFilter: (record: unknown) => boolean;
   /** VisibilityTimeout for receives while a batching window is open (undefined: the queue's own). */
   private windowVisibility: Promise<number | undefined> | undefined;
+  /** The queue's own VisibilityTimeout, read once when the config does not give it. */
+  private queueVisibility: Promise<number | undefined> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private abort = new AbortController();
@@ -164,7 +183,7 @@ export class SqsEventSource {
   ) {
     validateSqsMapping(config);
     this.fifo = config.queueArn.endsWith('.fifo') || config.queueUrl.endsWith('.fifo');
-    this.maxConcurrency = config.maximumConcurrency ?? invoker.concurrency ?? 10;
+    this.maxConcurrency = this.localConcurrency();
     this.slots = new Slots(this.maxConcurrency);
     this.passesFilter = compileFilterPatterns(config.filterPatterns ?? [], 'body');
   }
@@ -187,6 +206,22 @@ export class SqsEventSource {
     await Promise.all([...this.inFlight]);
   }
 
+  /**
+   * In AWS the function scales to the mapping's maximum concurrency. Locally it has a fixed number
+   * of instances, and a batch received beyond them would wait for one while its messages' visibility
+   * timeout runs: they would reappear and be invoked twice (on FIFO, one group twice at once).
+   */
+  private localConcurrency(): number {
+    const instances = this.invoker.concurrency;
+    const configured = this.config.maximumConcurrency ?? instances ?? 10;
+    if (instances === undefined || configured <= instances) return configured;
+    this.log(
+      `maximumConcurrency ${configured} is above the ${instances} local instances of the function: ` +
+        `the mapping runs at most ${instances} batches at once (raise the local function concurrency to run more)`,
+    );
+    return instances;
+  }
+
   stats(): SqsMappingStats {
     return { ...this.counters, errors: this.problems.count };
   }
@@ -199,7 +234,7 @@ export class SqsEventSource {
   private async pollLoop(): Promise<void> {
     while (this.running) {
       await this.slots.acquire();
-      let batch: Message[] = [];
+      let batch: Batch = { messages: [], receivedAt: Date.now() };
       try {
         batch = await this.collectBatch();
       } catch (error) {
@@ -209,11 +244,11 @@ export class SqsEventSource {
         }
       }
       if (!this.running) {
-        await this.releaseMessages(batch);
+        await this.releaseMessages(batch.messages);
         this.slots.release();
         break;
       }
-      if (batch.length === 0) {
+      if (batch.messages.length === 0) {
         this.slots.release();
         continue;
       }
@@ -230,8 +265,9 @@ export class SqsEventSource {
    * closes, or the next message would push the invoke payload past 6 MB (that message and any
    * after it in the same receive go back to the queue at once, so FIFO order is kept).
    */
-  private async collectBatch(): Promise<Message[]> {
+  private async collectBatch(): Promise<Batch> {
     const batch: Message[] = [];
+    let receivedAt = Date.now();
     const budget = new PayloadBudget();
     let windowEnd: number | undefined;
     const visibilityTimeout = await this.receiveVisibility();
@@ -243,6 +279,7 @@ export class SqsEventSource {
         waitSeconds = Math.min(MAX_LONG_POLL_SECONDS, Math.floor(remainingMs / 1000));
       }
       let messages: Message[];
+      const requestedAt = Date.now();
       try {
         const response = await this.sqs.send(
           new ReceiveMessageCommand({
@@ -257,6 +294,7 @@ export class SqsEventSource {
           { abortSignal: this.abort.signal },
         );
         messages = response.Messages ?? [];
+        if (batch.length === 0) receivedAt = requestedAt;
       } catch (error) {
         // Stopping aborts the long poll; a failure after some messages arrived still delivers those.
         if (!this.running) break;
@@ -295,7 +333,7 @@ export class SqsEventSource {
       if (messages.length === 0 && waitSeconds === 0)
         await sleep(Math.min(100, Math.max(0, windowEnd - Date.now())));
     }
-    return batch;
+    return { messages: batch, receivedAt };
   }
 
   /**
@@ -307,30 +345,61 @@ export class SqsEventSource {
     const window = this.config.maximumBatchingWindowSeconds;
     const timeout = this.config.functionTimeoutSeconds;
     if (window === 0 || timeout === undefined) return Promise.resolve(undefined);
-    this.windowVisibility ??= (async () => {
-      let queueVisibility = this.config.queueVisibilityTimeoutSeconds;
-      if (queueVisibility === undefined) {
-        const { Attributes } = await this.sqs.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: this.config.queueUrl,
-            AttributeNames: ['VisibilityTimeout'],
-          }),
-        );
-        queueVisibility = Number(Attributes?.VisibilityTimeout ?? 30);
-      }
-      return Math.max(queueVisibility, window + timeout + WINDOW_VISIBILITY_MARGIN_SECONDS);
-    })().catch(() => {
-      this.windowVisibility = undefined;
-      return undefined;
+    this.windowVisibility ??= this.queueVisibilitySeconds().then((queueVisibility) => {
+      // Unknown (the queue could not be read): receive with the queue's own, and ask again next time.
+      if (queueVisibility === undefined) this.windowVisibility = undefined;
+      return queueVisibility === undefined
+        ? undefined
+        : Math.max(queueVisibility, window + timeout + WINDOW_VISIBILITY_MARGIN_SECONDS);
     });
     return this.windowVisibility;
   }
 
-  private async processBatch(messages: Message[]): Promise<void> {
+  /** The queue's VisibilityTimeout: from the config, else read once from the queue (undefined if that fails). */
+  private queueVisibilitySeconds(): Promise<number | undefined> {
+    const configured = this.config.queueVisibilityTimeoutSeconds;
+    if (configured !== undefined) return Promise.resolve(configured);
+    this.queueVisibility ??= this.sqs
+      .send(
+        new GetQueueAttributesCommand({
+          QueueUrl: this.config.queueUrl,
+          AttributeNames: ['VisibilityTimeout'],
+        }),
+      )
+      .then(({ Attributes }) => Number(Attributes?.VisibilityTimeout ?? 30))
+      .catch(() => {
+        this.queueVisibility = undefined;
+        return undefined;
+      });
+    return this.queueVisibility;
+  }
+
+  /** How long received messages stay invisible: the batching window's visibility, else the queue's. */
+  private async visibilitySeconds(): Promise<number | undefined> {
+    return (await this.receiveVisibility()) ?? (await this.queueVisibilitySeconds());
+  }
+
+  /**
+   * The latest moment the batch may start: later, its messages would reappear (and be invoked
+   * again) before a run of the full function timeout ends. Undefined when the visibility is unknown.
+   */
+  private async startDeadline(batch: Batch): Promise<number | undefined> {
+    const visibility = await this.visibilitySeconds();
+    if (visibility === undefined) return undefined;
+    return batch.receivedAt + (visibility - (this.config.functionTimeoutSeconds ?? 0)) * 1000;
+  }
+
+  private async processBatch(batch: Batch): Promise<void> {
+    const { messages } = batch;
     const records = messages.map((m) => toSqsEventRecord(m, this.config.queueArn, this.config.awsRegion));
+    const startBy = await this.startDeadline(batch);
+    const result = await invokeSafely(this.invoker, { Records: records }, { startBy });
+    if (result.throttled) {
+      await this.throttle(messages, result.error?.errorMessage ?? 'throttled');
+      return;
+    }
     this.counters.received += records.length;
     this.counters.invocations += 1;
-    const result = await invokeSafely(this.invoker, { Records: records });
     if (!result.ok) {
       this.failBatch(records, `${result.error?.errorType}: ${result.error?.errorMessage}`);
       this.backOff();
@@ -380,14 +449,24 @@ export class SqsEventSource {
     }
   }
 
-  /** After a function error, halve the mapping's concurrency (AWS backs off gradually; at least 1). */
-  private backOff(): void {
+  /**
+   * No instance was free before the batch's messages would reappear: invoking late would run them
+   * twice at once, so, as Lambda does on a throttle, the batch goes back to the queue (at once, so
+   * it is retried soon; the receive counts toward maxReceiveCount, as in AWS) and the mapping backs off.
+   */
+  private async throttle(messages: Message[], reason: string): Promise<void> {
+    this.counters.throttled += 1;
+    this.log(`batch of ${messages.length} throttled, not invoked (${reason}); messages go back to the queue`);
+    await this.releaseMessages(messages);
+    this.backOff('throttle');
+  }
+
+  /** After a function error or throttle, halve the mapping's concurrency (AWS backs off gradually; at least 1). */
+  private backOff(cause = 'function error'): void {
     const lowered = Math.max(1, Math.floor(this.slots.capacity / 2));
     if (lowered < this.slots.capacity) {
       this.counters.concurrencyBackoffs += 1;
-      this.log(
-        `function error: concurrency of this mapping backs off from ${this.slots.capacity} to ${lowered}`,
-      );
+      this.log(`${cause}: concurrency of this mapping backs off from ${this.slots.capacity} to ${lowered}`);
       this.slots.setLimit(lowered);
     }
   }
@@ -440,7 +519,7 @@ export class SqsEventSource {
     return deleted;
   }
 
-  /** Messages gathered when stop() came: make them visible again at once for the next consumer. */
+  /** Messages not invoked (stop() came, or a throttle): make them visible again at once for the next consumer. */
   private async releaseMessages(messages: Message[]): Promise<void> {
     for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
       const chunk = messages.slice(i, i + MAX_RECEIVE);
