@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { SqsEventSource, type SqsMappingConfig } from '../local/esm/sqs-event-source';
 import type { SqsEventRecord } from '../local/esm/sqs-record';
-import { FunctionHost } from '../local/runtime/function-host';
 import type { InvokeResult, Invoker } from '../local/runtime/function-host';
+import { FunctionHost } from '../local/runtime/function-host';
 import { uniqueName } from './support/emulators';
 
 const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
@@ -32,14 +32,20 @@ interface Queue {
   arn: string;
 }
 
-async function createQueue(base: string, attributes: Record<string, string> = {}, fifo = false): Promise<Queue> {
+async function createQueue(
+  base: string,
+  attributes: Record<string, string> = {},
+  fifo = false,
+): Promise<Queue> {
   const { QueueUrl = '' } = await sqs.send(
     new CreateQueueCommand({
       QueueName: uniqueName(base, fifo),
       Attributes: { VisibilityTimeout: '30', ...(fifo ? { FifoQueue: 'true' } : {}), ...attributes },
     }),
   );
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
   return { url: QueueUrl, arn: Attributes?.QueueArn ?? '' };
 }
 
@@ -56,7 +62,11 @@ async function counts(queue: Queue): Promise<{ visible: number; inFlight: number
   };
 }
 
-async function waitFor(probe: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
+async function waitFor(
+  probe: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -155,6 +165,82 @@ describe('6 MB overflow put back to the queue', () => {
   });
 });
 
+describe('6 MB overflow kept in flight (the fix)', () => {
+  const pad = 'p'.repeat(700 * 1024);
+  const bodiesOf = (event: unknown) =>
+    (event as { Records: SqsEventRecord[] }).Records.map(
+      (r) => `${r.body.slice(0, 3)}#${r.attributes.ApproximateReceiveCount}`,
+    );
+
+  test('on a standard queue the cut messages start the next batch, received once, none dead-lettered', async () => {
+    const dlq = await createQueue('overflow-std-dlq');
+    const queue = await createQueue('overflow-std', {
+      RedrivePolicy: JSON.stringify({ maxReceiveCount: 1, deadLetterTargetArn: dlq.arn }),
+    });
+    const names = Array.from({ length: 12 }, (_, i) => `S${String(i + 1).padStart(2, '0')}`);
+    for (const name of names)
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: `${name} ${pad}` }));
+    const handled: string[] = [];
+    const source = start(queue, {
+      name: 'in-process',
+      concurrency: 1,
+      invoke: async (event) => {
+        handled.push(...bodiesOf(event));
+        return ok();
+      },
+    });
+    await waitFor(async () => {
+      const c = await counts(queue);
+      return c.visible + c.inFlight === 0;
+    }, 'the queue to empty');
+    expect(await drainDlq(dlq)).toEqual([]);
+    // Every message reached the function on its first receive: the cut ones were never put back.
+    expect(handled.sort()).toEqual(names.map((n) => `${n}#1`));
+    expect(source.stats().payloadCutoffs).toBeGreaterThan(0);
+  });
+
+  test('on FIFO the cut messages of a group whose batch failed are not invoked ahead of the retry', async () => {
+    const queue = await createQueue('overflow-fifo-fail', { VisibilityTimeout: '2' }, true);
+    const names = Array.from({ length: 10 }, (_, i) => `F${String(i + 1).padStart(2, '0')}`);
+    for (const name of names) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queue.url,
+          MessageBody: `${name} ${pad}`,
+          MessageGroupId: 'F',
+          MessageDeduplicationId: name,
+        }),
+      );
+    }
+    const invocations: string[][] = [];
+    start(
+      queue,
+      {
+        name: 'in-process',
+        concurrency: 2,
+        invoke: async (event) => {
+          invocations.push(bodiesOf(event));
+          // The first invocation fails as a whole.
+          return invocations.length === 1
+            ? { ...ok(), ok: false, error: { errorType: 'Error', errorMessage: 'first delivery fails' } }
+            : ok();
+        },
+      },
+      { functionTimeoutSeconds: 1, queueVisibilityTimeoutSeconds: 2 },
+    );
+    await waitFor(async () => {
+      const c = await counts(queue);
+      return c.visible + c.inFlight === 0;
+    }, 'the queue to empty');
+    const delivered = invocations.flat().map((b) => b.slice(0, 3));
+    // THEN the group arrives in order: the failed batch, then the same messages again, then the rest;
+    // the cut messages F09/F10 never ran before the retry of F01..F08.
+    const firstBatch = invocations[0]?.map((b) => b.slice(0, 3)) ?? [];
+    expect(firstBatch).toEqual(names.slice(0, firstBatch.length));
+    expect(delivered).toEqual([...firstBatch, ...names]);
+  });
+});
+
 describe('mapping concurrency above the local function concurrency', () => {
   const dir = mkdtempSync(join(tmpdir(), 'review-esm-'));
   test('a batch waiting for a free local instance is not redelivered while the first delivery still runs', async () => {
@@ -232,6 +318,8 @@ describe('stopping a mapping', () => {
       }),
     );
     expect(seen).toEqual([]);
-    expect(Messages.map((m) => `${m.Body}#${m.Attributes?.ApproximateReceiveCount}`)).toEqual(['after-stop#1']);
+    expect(Messages.map((m) => `${m.Body}#${m.Attributes?.ApproximateReceiveCount}`)).toEqual([
+      'after-stop#1',
+    ]);
   });
 });

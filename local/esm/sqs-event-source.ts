@@ -1,8 +1,9 @@
 /**
  * A local SQS event source mapping, following https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html:
  * long-polls the queue, drops (deletes) messages that match none of the filter criteria, gathers
- * up to `batchSize` messages within the batching window and under Lambda's 6 MB invoke payload,
- * invokes the function with Lambda's SQS event, deletes the batch on success and leaves it on
+ * up to `batchSize` messages within the batching window and under Lambda's 6 MB invoke payload
+ * (messages cut by that limit stay in flight, in memory, and start the next invocation: putting
+ * them back would count a receive the function never saw), invokes the function with Lambda's SQS event, deletes the batch on success and leaves it on
  * failure, so the queue's visibility timeout and redrive policy (maxReceiveCount -> DLQ) take over,
  * as in AWS. A partial batch response deletes everything not listed, on FIFO queues too (the
  * function itself must list the rest of a failed message's group, as AWS documents). After a
@@ -22,7 +23,7 @@ import { MappingConfigError } from './errors';
 import { compileFilterPatterns } from './event-filter';
 import { EventSourceErrors } from './event-source-errors';
 import { invokeSafely } from './invoke-safely';
-import { MAX_INVOKE_PAYLOAD_BYTES, PayloadBudget } from './payload';
+import { MAX_INVOKE_PAYLOAD_BYTES, PayloadBudget, splitAtPayloadLimit } from './payload';
 import { Slots } from './slots';
 import { type SqsEventRecord, toSqsEventRecord } from './sqs-record';
 
@@ -132,7 +133,14 @@ interface Batch {
   messages: Message[];
   /** Epoch ms of the receive that brought the first of them: their visibility timeout runs from here. */
   receivedAt: number;
+  /**
+   * Received for this batch but cut by the 6 MB payload limit, still in flight. On a standard queue
+   * they start the next batch; on FIFO they are invoked after this batch, in the same work.
+   */
+  overflow: Message[];
 }
+
+const groupOf = (message: Message) => message.Attributes?.MessageGroupId ?? '';
 
 /**
  * Polls one queue for one function.
@@ -171,6 +179,8 @@ export class SqsEventSource {
   /** The queue's own VisibilityTimeout, read once when the config does not give it. */
   private queueVisibility: Promise<number | undefined> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Standard queues: messages cut from the last batch by the payload limit, the start of the next. */
+  private carried: Message[] = [];
   private running = false;
   private abort = new AbortController();
   private loop: Promise<void> | undefined;
@@ -204,6 +214,7 @@ export class SqsEventSource {
     this.slots.releaseWaiters();
     await this.loop;
     await Promise.all([...this.inFlight]);
+    await this.releaseMessages(this.carried.splice(0));
   }
 
   /**
@@ -234,7 +245,7 @@ export class SqsEventSource {
   private async pollLoop(): Promise<void> {
     while (this.running) {
       await this.slots.acquire();
-      let batch: Batch = { messages: [], receivedAt: Date.now() };
+      let batch: Batch = { messages: [], receivedAt: Date.now(), overflow: [] };
       try {
         batch = await this.collectBatch();
       } catch (error) {
@@ -244,7 +255,7 @@ export class SqsEventSource {
         }
       }
       if (!this.running) {
-        await this.releaseMessages(batch.messages);
+        await this.releaseMessages([...batch.messages, ...batch.overflow]);
         this.slots.release();
         break;
       }
@@ -252,18 +263,24 @@ export class SqsEventSource {
         this.slots.release();
         continue;
       }
-      const work = this.processBatch(batch).finally(() => {
-        this.slots.release();
-        this.inFlight.delete(work);
-      });
+      // FIFO: the overflow follows this batch in the same work, keeping its group locked meanwhile.
+      if (!this.fifo) this.carried = batch.overflow;
+      const processing = this.fifo ? this.processInOrder(batch) : this.processBatch(batch);
+      const work = processing
+        .then(() => undefined)
+        .finally(() => {
+          this.slots.release();
+          this.inFlight.delete(work);
+        });
       this.inFlight.add(work);
     }
   }
 
   /**
-   * Long-polls for the first messages, then keeps receiving until the batch is full, the window
-   * closes, or the next message would push the invoke payload past 6 MB (that message and any
-   * after it in the same receive go back to the queue at once, so FIFO order is kept).
+   * Starts with the messages the last batch could not carry, then long-polls for more and keeps
+   * receiving until the batch is full, the window closes, or the next message would push the invoke
+   * payload past 6 MB (that message and any after it in the same receive become the batch's
+   * overflow, still in flight, so neither a receive is wasted nor FIFO order broken).
    */
   private async collectBatch(): Promise<Batch> {
     const batch: Message[] = [];
@@ -271,12 +288,25 @@ export class SqsEventSource {
     const budget = new PayloadBudget();
     let windowEnd: number | undefined;
     const visibilityTimeout = await this.receiveVisibility();
+    if (this.carried.length > 0) {
+      receivedAt = Date.now();
+      const carried = await this.holdLonger(this.carried.splice(0));
+      const { fitting, rest } = splitAtPayloadLimit(carried, (m) => this.recordOf(m), budget);
+      batch.push(...fitting);
+      if (rest.length > 0)
+        return this.cutAtPayloadLimit({ messages: batch, receivedAt, overflow: rest }, budget);
+      // Carried messages wait for no one: a window opens at once, without one the batch is topped up with what is there now.
+      if (batch.length > 0 && this.config.maximumBatchingWindowSeconds > 0)
+        windowEnd = Date.now() + this.config.maximumBatchingWindowSeconds * 1000;
+    }
     while (this.running && batch.length < this.config.batchSize) {
       let waitSeconds = MAX_LONG_POLL_SECONDS;
       if (windowEnd !== undefined) {
         const remainingMs = windowEnd - Date.now();
         if (remainingMs <= 0) break;
         waitSeconds = Math.min(MAX_LONG_POLL_SECONDS, Math.floor(remainingMs / 1000));
+      } else if (batch.length > 0) {
+        waitSeconds = 0;
       }
       let messages: Message[];
       const requestedAt = Date.now();
@@ -307,7 +337,7 @@ export class SqsEventSource {
       const dropped: SqsEventRecord[] = [];
       const overflow: Message[] = [];
       for (const message of messages) {
-        const record = toSqsEventRecord(message, this.config.queueArn, this.config.awsRegion);
+        const record = this.recordOf(message);
         if (!this.passesFilter(record)) {
           dropped.push(record);
         } else if (overflow.length > 0 || !budget.fits(record, batch.length)) {
@@ -318,14 +348,8 @@ export class SqsEventSource {
         }
       }
       if (dropped.length > 0) await this.deleteFiltered(dropped);
-      if (overflow.length > 0) {
-        this.counters.payloadCutoffs += 1;
-        this.log(
-          `batch of ${batch.length} stopped at ${budget.bytes} bytes: ${overflow.length} more would pass Lambda's ${MAX_INVOKE_PAYLOAD_BYTES}-byte invoke payload; they wait for the next batch`,
-        );
-        await this.releaseMessages(overflow);
-        break;
-      }
+      if (overflow.length > 0)
+        return this.cutAtPayloadLimit({ messages: batch, receivedAt, overflow }, budget);
       if (batch.length === 0) continue;
       if (this.config.maximumBatchingWindowSeconds === 0) break;
       windowEnd ??= Date.now() + this.config.maximumBatchingWindowSeconds * 1000;
@@ -333,7 +357,94 @@ export class SqsEventSource {
       if (messages.length === 0 && waitSeconds === 0)
         await sleep(Math.min(100, Math.max(0, windowEnd - Date.now())));
     }
-    return { messages: batch, receivedAt };
+    return { messages: batch, receivedAt, overflow: [] };
+  }
+
+  private cutAtPayloadLimit(batch: Batch, budget: PayloadBudget): Batch {
+    this.counters.payloadCutoffs += 1;
+    this.log(
+      `batch of ${batch.messages.length} stopped at ${budget.bytes} bytes: ${batch.overflow.length} more would pass Lambda's ` +
+        `${MAX_INVOKE_PAYLOAD_BYTES}-byte invoke payload; they stay in flight and ${this.fifo ? 'follow this batch' : 'start the next batch'}`,
+    );
+    return batch;
+  }
+
+  private recordOf(message: Message): SqsEventRecord {
+    return toSqsEventRecord(message, this.config.queueArn, this.config.awsRegion);
+  }
+
+  /**
+   * FIFO: invokes the batch, then its overflow in order, in payload-sized invocations. A message
+   * whose group did not fully succeed before it is not invoked (it would overtake the failed one):
+   * it goes back to the queue, behind the failed message, which still holds its group.
+   */
+  private async processInOrder(batch: Batch): Promise<void> {
+    const unfinishedGroups = new Set(await this.processBatch(batch));
+    let pending = batch.overflow;
+    while (pending.length > 0) {
+      if (!this.running) {
+        await this.releaseMessages(pending);
+        return;
+      }
+      const blocked = pending.filter((m) => unfinishedGroups.has(groupOf(m)));
+      if (blocked.length > 0) {
+        this.log(
+          `${blocked.length} messages cut by the payload limit are not invoked: an earlier message of their group failed; they go back to the queue behind it`,
+        );
+        await this.releaseMessages(blocked);
+      }
+      const toInvoke = pending.filter((m) => !unfinishedGroups.has(groupOf(m)));
+      if (toInvoke.length === 0) return;
+      const receivedAt = Date.now();
+      const held = await this.holdLonger(toInvoke);
+      const { fitting, rest } = splitAtPayloadLimit(held, (m) => this.recordOf(m));
+      if (rest.length > 0) this.counters.payloadCutoffs += 1;
+      if (fitting.length > 0) {
+        for (const group of await this.processBatch({ messages: fitting, receivedAt, overflow: [] }))
+          unfinishedGroups.add(group);
+      }
+      pending = rest;
+    }
+  }
+
+  /**
+   * Restarts the visibility timeout of messages kept in memory for a later invocation, so they do not
+   * reappear while they wait. Returns those still held: one whose receipt is no longer valid has
+   * already reappeared (it will be delivered again) and must not be invoked now.
+   */
+  private async holdLonger(messages: Message[]): Promise<Message[]> {
+    const visibility = await this.visibilitySeconds();
+    if (visibility === undefined || messages.length === 0) return messages;
+    const lost = new Set<Message>();
+    for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
+      const chunk = messages.slice(i, i + MAX_RECEIVE);
+      try {
+        const { Failed = [] } = await this.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.config.queueUrl,
+            Entries: chunk.map((m, index) => ({
+              Id: String(index),
+              ReceiptHandle: m.ReceiptHandle ?? '',
+              VisibilityTimeout: visibility,
+            })),
+          }),
+        );
+        for (const failure of Failed) {
+          const message = chunk[Number(failure.Id)];
+          if (!message) continue;
+          lost.add(message);
+          this.fail(
+            `message ${message.MessageId} cut by the payload limit reappeared before its invocation (${failure.Code}); it will be delivered again`,
+          );
+        }
+      } catch (error) {
+        // Unknown outcome: invoke them anyway; at worst a message is delivered twice, as SQS allows.
+        this.fail(
+          `could not extend the visibility of ${chunk.length} carried messages: ${(error as Error).message}`,
+        );
+      }
+    }
+    return messages.filter((m) => !lost.has(m));
   }
 
   /**
@@ -389,35 +500,37 @@ export class SqsEventSource {
     return batch.receivedAt + (visibility - (this.config.functionTimeoutSeconds ?? 0)) * 1000;
   }
 
-  private async processBatch(batch: Batch): Promise<void> {
+  /** Invokes one batch and settles it; returns the FIFO groups with a message not deleted. */
+  private async processBatch(batch: Batch): Promise<string[]> {
     const { messages } = batch;
-    const records = messages.map((m) => toSqsEventRecord(m, this.config.queueArn, this.config.awsRegion));
+    const records = messages.map((m) => this.recordOf(m));
+    const allGroups = [...new Set(messages.map(groupOf))];
     const startBy = await this.startDeadline(batch);
     const result = await invokeSafely(this.invoker, { Records: records }, { startBy });
     if (result.throttled) {
       await this.throttle(messages, result.error?.errorMessage ?? 'throttled');
-      return;
+      return allGroups;
     }
     this.counters.received += records.length;
     this.counters.invocations += 1;
     if (!result.ok) {
       this.failBatch(records, `${result.error?.errorType}: ${result.error?.errorMessage}`);
       this.backOff();
-      return;
+      return allGroups;
     }
     this.recover();
     if (!this.config.reportBatchItemFailures) {
       await this.deleteRecords(records);
-      return;
+      return [];
     }
     const verdict = readBatchItemFailures(result.response, new Set(records.map((r) => r.messageId)));
     if (verdict.kind === 'invalid') {
       this.failBatch(records, `invalid batch response, ${verdict.reason}`);
-      return;
+      return allGroups;
     }
     if (verdict.kind === 'success') {
       await this.deleteRecords(records);
-      return;
+      return [];
     }
     // As in AWS, on FIFO queues too: everything not listed is deleted.
     const failed = new Set(verdict.failedIds);
@@ -427,6 +540,7 @@ export class SqsEventSource {
       `${failed.size} of ${records.length} messages reported as failed; they return after the visibility timeout`,
     );
     await this.deleteRecords(records.filter((r) => !failed.has(r.messageId)));
+    return [...new Set(messages.filter((m) => failed.has(m.MessageId ?? '')).map(groupOf))];
   }
 
   /**
