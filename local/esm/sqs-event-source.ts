@@ -210,6 +210,9 @@ export class SqsEventSource {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    // Closing the long poll's connection: the local emulator then ends the poll without taking a
+    // message (local/fauxqs-abandoned-receive.ts). Other endpoints may still take one that arrives
+    // in that moment; it then returns after its visibility timeout.
     this.abort.abort();
     this.slots.releaseWaiters();
     await this.loop;
