@@ -289,6 +289,57 @@ describe('mapping concurrency above the local function concurrency', () => {
   });
 });
 
+describe('two mappings sharing one local instance (the throttle)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'review-esm-throttle-'));
+  test('a batch no instance can start before its messages reappear is throttled, not run late and then again', async () => {
+    // GIVEN a function with ONE local instance, timeout 2 s, taking 1.5 s, consumed by two queues
+    // whose visibility (2 s) equals the timeout: a batch that waits at all could not finish in time
+    const recordFile = join(dir, 'calls.jsonl');
+    const host = new FunctionHost(
+      {
+        name: 'shared-recorder',
+        logicalId: 'SharedRecorder',
+        codeDir: join(__dirname, 'fixtures', 'functions'),
+        handler: 'recorder.handler',
+        environment: { RECORD_FILE: recordFile, SLEEP_MS: '1500' },
+        timeoutSeconds: 2,
+      },
+      { concurrency: 1 },
+    );
+    stops.push(() => host.stop());
+    await host.invoke({ Records: [] });
+    const queues = [
+      await createQueue('throttle-a', { VisibilityTimeout: '2' }),
+      await createQueue('throttle-b', { VisibilityTimeout: '2' }),
+    ];
+    const logs: string[] = [];
+    const sources = queues.map((queue) =>
+      start(queue, host, { batchSize: 1, functionTimeoutSeconds: 2, queueVisibilityTimeoutSeconds: 2 }, logs),
+    );
+    // WHEN both queues get a message at once
+    await Promise.all(
+      queues.map((queue, i) =>
+        sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: `q${i}` })),
+      ),
+    );
+    await waitFor(async () => {
+      const all = await Promise.all(queues.map(counts));
+      const succeeded = sources.reduce((sum, source) => sum + source.stats().succeeded, 0);
+      return succeeded >= 2 && all.every((c) => c.visible + c.inFlight === 0);
+    }, 'both handled');
+    await new Promise((r) => setTimeout(r, 2500));
+    // THEN one batch waited for the instance and was throttled (never run late), and each message
+    // ran exactly once, after its redelivery
+    const bodies = readFileSync(recordFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .flatMap((line) => (JSON.parse(line).event.Records as { body: string }[]).map((r) => r.body));
+    expect(bodies.sort()).toEqual(['q0', 'q1']);
+    expect(sources.reduce((sum, source) => sum + source.stats().throttled, 0)).toBeGreaterThanOrEqual(1);
+    expect(logs.join('\n')).toMatch(/throttled, not invoked \(Rate Exceeded/);
+  });
+});
+
 describe('stopping a mapping', () => {
   test('a message sent right after stop() is not swallowed by the aborted long poll', async () => {
     // GIVEN a mapping long-polling an empty queue

@@ -71,7 +71,7 @@ export interface SqsMappingStats {
   concurrencyBackoffs: number;
   /**
    * Batches not invoked because no local instance of the function was free before their messages
-   * would reappear (Lambda's throttle); their messages are put back on the queue at once.
+   * would reappear (Lambda's throttle); their messages return after their visibility timeout.
    */
   throttled: number;
   /** Failed calls to the queue (receive, delete); see errors(). */
@@ -87,6 +87,8 @@ const MAX_RECEIVE = 10;
 const MAX_LONG_POLL_SECONDS = 20;
 /** Lambda keeps messages of a windowed batch invisible for window + function timeout + 30 s. */
 const WINDOW_VISIBILITY_MARGIN_SECONDS = 30;
+/** How long a mapping slot waits after a throttled batch before receiving again. */
+const THROTTLE_PAUSE_MS = 1000;
 
 /** Checks a mapping as Lambda's CreateEventSourceMapping does; throws MappingConfigError. */
 export function validateSqsMapping(config: SqsMappingConfig): void {
@@ -568,14 +570,18 @@ export class SqsEventSource {
 
   /**
    * No instance was free before the batch's messages would reappear: invoking late would run them
-   * twice at once, so, as Lambda does on a throttle, the batch goes back to the queue (at once, so
-   * it is retried soon; the receive counts toward maxReceiveCount, as in AWS) and the mapping backs off.
+   * twice at once. As on a Lambda throttle, the messages return after their visibility timeout (at
+   * most a function timeout away; the receive counts toward maxReceiveCount, as in AWS), the mapping
+   * backs off, and this slot pauses, so a busy function does not make the mapping spin through the
+   * queue receiving batches only to throttle them.
    */
   private async throttle(messages: Message[], reason: string): Promise<void> {
     this.counters.throttled += 1;
-    this.log(`batch of ${messages.length} throttled, not invoked (${reason}); messages go back to the queue`);
-    await this.releaseMessages(messages);
+    this.log(
+      `batch of ${messages.length} throttled, not invoked (${reason}); its messages return after their visibility timeout`,
+    );
     this.backOff('throttle');
+    await sleep(THROTTLE_PAUSE_MS);
   }
 
   /** After a function error or throttle, halve the mapping's concurrency (AWS backs off gradually; at least 1). */
@@ -636,7 +642,7 @@ export class SqsEventSource {
     return deleted;
   }
 
-  /** Messages not invoked (stop() came, or a throttle): make them visible again at once for the next consumer. */
+  /** Messages not invoked (stop() came, or an earlier message of their FIFO group failed): visible again at once. */
   private async releaseMessages(messages: Message[]): Promise<void> {
     for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
       const chunk = messages.slice(i, i + MAX_RECEIVE);
