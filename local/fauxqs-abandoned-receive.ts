@@ -14,15 +14,20 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
+interface Emitter {
+  once(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+}
+
 /** The connection of one ReceiveMessage request. */
 interface ReceiveConnection {
   /** Node's ServerResponse: emits 'close' when the connection closes, also before a response. */
-  response: {
-    readonly destroyed: boolean;
-    readonly writableEnded: boolean;
-    once(event: 'close', listener: () => void): unknown;
-    off(event: 'close', listener: () => void): unknown;
-  };
+  response: Emitter & { readonly destroyed: boolean; readonly writableEnded: boolean };
+  /**
+   * Its socket: emits 'end' as soon as the client's side closed, before the server has closed its
+   * own side and the response emits 'close'; a message arriving in between must not be taken.
+   */
+  socket: (Emitter & { readonly readableEnded: boolean }) | null;
   /** Set once the connection closed before the response was sent. */
   gone: boolean;
 }
@@ -50,7 +55,7 @@ export interface PreHandlerApp {
     name: 'preHandler',
     hook: (
       request: { headers: Record<string, string | string[] | undefined> },
-      reply: { raw: ReceiveConnection['response'] },
+      reply: { raw: ReceiveConnection['response'] & { socket: ReceiveConnection['socket'] } },
       done: () => void,
     ) => void,
   ): unknown;
@@ -64,7 +69,7 @@ export function trackReceiveConnections(app: PreHandlerApp): void {
       return;
     }
     // Fastify calls the route handler synchronously from done(), so it runs inside this context.
-    currentReceive.run({ response: reply.raw, gone: false }, done);
+    currentReceive.run({ response: reply.raw, socket: reply.raw.socket, gone: false }, done);
   });
 }
 
@@ -96,7 +101,11 @@ export function abandonedReceiveQueueClass<T extends new (...args: any[]) => obj
         waiter.resolve();
       };
       receive.response.once('close', onClose);
-      return waiting.finally(() => receive.response.off('close', onClose));
+      receive.socket?.once('end', onClose);
+      return waiting.finally(() => {
+        receive.response.off('close', onClose);
+        receive.socket?.off('end', onClose);
+      });
     }
 
     override dequeue(...args: unknown[]): unknown[] {
@@ -109,6 +118,8 @@ export function abandonedReceiveQueueClass<T extends new (...args: any[]) => obj
 }
 
 function hasGone(receive: ReceiveConnection): boolean {
-  if (!receive.gone && receive.response.destroyed && !receive.response.writableEnded) receive.gone = true;
+  const { response, socket } = receive;
+  if (!receive.gone && !response.writableEnded && (response.destroyed || socket?.readableEnded === true))
+    receive.gone = true;
   return receive.gone;
 }
