@@ -8,7 +8,7 @@
  * new SqsEventSource(config, observed, sqs).start();
  * observed.distinctMessages(); // Switchyard message ids delivered so far
  */
-import type { InvokeResult, Invoker } from './runtime/function-host';
+import type { InvokeOptions, InvokeResult, Invoker } from './runtime/function-host';
 
 interface RecordRef {
   /** SQS message id or stream event id: what batchItemFailures name. */
@@ -81,10 +81,11 @@ export class ObservedInvoker implements Invoker {
     this.listeners.push(listener);
   }
 
-  async invoke(event: unknown): Promise<InvokeResult> {
+  async invoke(event: unknown, options?: InvokeOptions): Promise<InvokeResult> {
     const raw = (event as { Records?: Record<string, unknown>[] }).Records ?? [];
     const records = raw.map(recordRef).filter((r): r is RecordRef => r !== undefined);
     this.delivered += records.length;
+    const firstSeen = records.filter((r) => !this.ids.has(r.messageId));
     for (const r of records) {
       this.ids.add(r.messageId);
       if (r.topicArn) {
@@ -93,7 +94,16 @@ export class ObservedInvoker implements Invoker {
         this.topicsSeen.set(r.topicArn, set);
       }
     }
-    const result = await this.inner.invoke(event);
+    const result = await this.inner.invoke(event, options);
+    if (result.throttled) {
+      // The function never ran: nothing was delivered (the mapping puts the messages back).
+      this.delivered -= records.length;
+      for (const r of firstSeen) {
+        this.ids.delete(r.messageId);
+        this.topicsSeen.get(r.topicArn ?? '')?.delete(r.messageId);
+      }
+      return result;
+    }
     const failed = this.failedItems(result, records);
     this.failedRecords += failed.length;
     const reason = this.reason(result);

@@ -5,6 +5,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import {
+  abandonedReceiveQueueClass,
+  type PreHandlerApp,
+  trackReceiveConnections,
+} from './fauxqs-abandoned-receive';
 import { awsFifoStoreClass, type FauxqsQueueClass, type FauxqsStoreClass } from './fauxqs-fifo';
 import { type HookableApp, keepTraceHeaders } from './fauxqs-trace-header';
 import { freePort, LOOPBACK } from './ports';
@@ -26,10 +31,11 @@ interface FauxqsModule {
     logger?: boolean;
     defaultRegion?: string;
     stores?: { sqsStore: unknown };
-  }): HookableApp & {
-    listen(options: { port: number; host: string }): Promise<string>;
-    close(): Promise<void>;
-  };
+  }): HookableApp &
+    PreHandlerApp & {
+      listen(options: { port: number; host: string }): Promise<string>;
+      close(): Promise<void>;
+    };
 }
 
 /**
@@ -38,7 +44,8 @@ interface FauxqsModule {
  * only through AWS_ENDPOINT_URL_SQS (every local function) sends to the queue URL's host. A store
  * with no host names queues after the request's Host (127.0.0.1:<port>), which resolves. SqsStore
  * is not exported, so it is loaded from the pinned package's file. Its queues hand out FIFO
- * messages as SQS does (several of one group per receive): see fauxqs-fifo.ts.
+ * messages as SQS does (several of one group per receive): see fauxqs-fifo.ts; and a long poll whose
+ * client has gone takes nothing: see fauxqs-abandoned-receive.ts.
  */
 async function resolvableSqsStore(): Promise<unknown> {
   const root = (require.resolve.paths('fauxqs') ?? [])
@@ -48,7 +55,7 @@ async function resolvableSqsStore(): Promise<unknown> {
   const { SqsStore, SqsQueue } = await importEsm<{ SqsStore: FauxqsStoreClass; SqsQueue: FauxqsQueueClass }>(
     pathToFileURL(join(root, 'dist', 'sqs', 'sqsStore.js')).href,
   );
-  const AwsFifoStore = awsFifoStoreClass(SqsStore, SqsQueue);
+  const AwsFifoStore = awsFifoStoreClass(SqsStore, abandonedReceiveQueueClass(SqsQueue));
   const store = new AwsFifoStore() as InstanceType<FauxqsStoreClass> & { host?: string };
   store.host = undefined;
   return store;
@@ -65,6 +72,8 @@ export async function startSnsSqs(options: { port?: number; region?: string } = 
   });
   // fauxqs drops AWSTraceHeader; keep it, as SQS does (see fauxqs-trace-header.ts).
   if (sqsStore) keepTraceHeaders(app, sqsStore as Parameters<typeof keepTraceHeaders>[1]);
+  // fauxqs keeps waiting for a client that aborted its long poll (see fauxqs-abandoned-receive.ts).
+  if (sqsStore) trackReceiveConnections(app);
   await app.listen({ port, host: LOOPBACK });
   return { endpoint: `http://${LOOPBACK}:${port}`, port, stop: () => app.close() };
 }

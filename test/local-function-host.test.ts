@@ -191,6 +191,24 @@ describe('FunctionHost', () => {
     );
   });
 
+  test('an invocation with no instance free by its startBy deadline is throttled and never runs', async () => {
+    // GIVEN one instance, busy for 1 s
+    const h = host(spec('sleep.handler'), { concurrency: 1 });
+    const busy = h.invoke({ sleepMs: 1000 });
+    // WHEN two more invocations queue: one must start within 200 ms, one may wait 5 s
+    const late = h.invoke({ sleepMs: 1 }, { startBy: Date.now() + 200 });
+    const patient = h.invoke({ sleepMs: 1 }, { startBy: Date.now() + 5000 });
+    const [first, throttled, served] = await Promise.all([busy, late, patient]);
+    // THEN the first is throttled as Lambda throttles (it never ran), the second waits and runs
+    expect(first.ok).toBe(true);
+    expect(throttled).toMatchObject({ ok: false, throttled: true });
+    expect(throttled.response).toBeUndefined();
+    expect(throttled.error?.errorType).toBe('TooManyRequestsException');
+    expect(throttled.error?.errorMessage).toMatch(/raise the function's concurrency/);
+    expect(served.ok).toBe(true);
+    expect(served.throttled).toBeUndefined();
+  });
+
   test('fails with a clear error for a spec that cannot run', () => {
     expect(() => new FunctionHost(spec('index', { codeDir: '/nonexistent' }))).toThrow(FunctionSpecError);
     expect(() => new FunctionHost(spec('index'))).toThrow(/'<file>\.<export>'/);

@@ -268,9 +268,12 @@ export class StreamEventSource {
           const parent = shard.ParentShardId;
           if (parent && listed.has(parent) && !this.shardsDone.has(parent)) continue;
           const position = initial ? this.config.startingPosition : 'TRIM_HORIZON';
+          // Taken before the iterator: a record written between the two is after LATEST and must
+          // not count as "before the start" when a renewal reads from the trim horizon.
+          const startedSeconds = Math.floor(Date.now() / 60_000) * 60;
           const iterator = await this.shardIterator(id, position);
           this.shardsStarted.add(id);
-          const reader = this.readShard(id, iterator, position).catch((error) => {
+          const reader = this.readShard(id, iterator, position, startedSeconds).catch((error) => {
             this.fail(`shard ${id} reader stopped: ${(error as Error).message}`);
           });
           this.processors.add(reader);
@@ -332,6 +335,8 @@ export class StreamEventSource {
     shardId: string,
     firstIterator: string | undefined,
     position: ShardIteratorType,
+    /** The minute (epoch seconds) in which the first iterator was taken. */
+    startedSeconds: number,
   ): Promise<void> {
     let iterator = firstIterator;
     const pending: PendingRecord[] = [];
@@ -339,7 +344,6 @@ export class StreamEventSource {
     let lastSequence: string | undefined;
     /** LATEST renewed from TRIM_HORIZON before any record was read: skip what predates the start. */
     let notBeforeSeconds: number | undefined;
-    const startedSeconds = Math.floor(Date.now() / 60_000) * 60;
     let windowStart: number | undefined;
     const windowMs = this.config.maximumBatchingWindowSeconds * 1000;
     while (this.running) {

@@ -1,14 +1,18 @@
 /** Invokes through any Invoker without letting a thrown error escape into a poller loop. */
 import { randomUUID } from 'node:crypto';
-import type { InvokeResult, Invoker } from '../runtime/function-host';
+import type { InvokeOptions, InvokeResult, Invoker } from '../runtime/function-host';
 
 /**
  * `FunctionHost.invoke` never rejects, but a wrapping invoker might; a rejection then counts as a
  * failed invocation (the batch is retried or left on the queue) instead of stopping the poller.
  */
-export async function invokeSafely(invoker: Invoker, event: unknown): Promise<InvokeResult> {
+export async function invokeSafely(
+  invoker: Invoker,
+  event: unknown,
+  options?: InvokeOptions,
+): Promise<InvokeResult> {
   try {
-    return await invoker.invoke(event);
+    return await invoker.invoke(event, options);
   } catch (error) {
     return {
       ok: false,

@@ -40,3 +40,23 @@ export class PayloadBudget {
     this.total += recordBytes(record, this.total === ENVELOPE_BYTES);
   }
 }
+
+/**
+ * Splits `items`, in order, into the longest prefix whose event fits under the limit (at least one
+ * item) and the rest, which must wait for a later invocation.
+ */
+export function splitAtPayloadLimit<T>(
+  items: readonly T[],
+  recordOf: (item: T) => unknown,
+  budget = new PayloadBudget(),
+  alreadyInBatch = 0,
+): { fitting: T[]; rest: T[] } {
+  let count = 0;
+  for (const item of items) {
+    const record = recordOf(item);
+    if (!budget.fits(record, alreadyInBatch + count)) break;
+    budget.add(record);
+    count += 1;
+  }
+  return { fitting: items.slice(0, count), rest: items.slice(count) };
+}

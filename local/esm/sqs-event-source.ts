@@ -1,8 +1,9 @@
 /**
  * A local SQS event source mapping, following https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html:
  * long-polls the queue, drops (deletes) messages that match none of the filter criteria, gathers
- * up to `batchSize` messages within the batching window and under Lambda's 6 MB invoke payload,
- * invokes the function with Lambda's SQS event, deletes the batch on success and leaves it on
+ * up to `batchSize` messages within the batching window and under Lambda's 6 MB invoke payload
+ * (messages cut by that limit stay in flight, in memory, and start the next invocation: putting
+ * them back would count a receive the function never saw), invokes the function with Lambda's SQS event, deletes the batch on success and leaves it on
  * failure, so the queue's visibility timeout and redrive policy (maxReceiveCount -> DLQ) take over,
  * as in AWS. A partial batch response deletes everything not listed, on FIFO queues too (the
  * function itself must list the rest of a failed message's group, as AWS documents). After a
@@ -22,7 +23,7 @@ import { MappingConfigError } from './errors';
 import { compileFilterPatterns } from './event-filter';
 import { EventSourceErrors } from './event-source-errors';
 import { invokeSafely } from './invoke-safely';
-import { MAX_INVOKE_PAYLOAD_BYTES, PayloadBudget } from './payload';
+import { MAX_INVOKE_PAYLOAD_BYTES, PayloadBudget, splitAtPayloadLimit } from './payload';
 import { Slots } from './slots';
 import { type SqsEventRecord, toSqsEventRecord } from './sqs-record';
 
@@ -35,7 +36,11 @@ export interface SqsMappingConfig {
   /** 0..300 (FIFO queues: must be 0, as in AWS). */
   maximumBatchingWindowSeconds: number;
   reportBatchItemFailures: boolean;
-  /** Most concurrent invocations from this mapping (2..1000). @default - the invoker's concurrency */
+  /**
+   * Most concurrent invocations from this mapping (2..1000). Locally never more than the invoker's
+   * concurrency: a batch beyond it would wait for an instance while its visibility timeout runs.
+   * @default - the invoker's concurrency
+   */
   maximumConcurrency?: number;
   /** @default true */
   enabled?: boolean;
@@ -62,8 +67,13 @@ export interface SqsMappingStats {
   filtered: number;
   /** Batches cut short so the invoke payload stays under 6 MB (the rest waits for the next batch). */
   payloadCutoffs: number;
-  /** Times the mapping lowered its concurrency after a function error. */
+  /** Times the mapping lowered its concurrency after a function error or throttle. */
   concurrencyBackoffs: number;
+  /**
+   * Batches not invoked because no local instance of the function was free before their messages
+   * would reappear (Lambda's throttle); their messages return after their visibility timeout.
+   */
+  throttled: number;
   /** Failed calls to the queue (receive, delete); see errors(). */
   errors: number;
 }
@@ -77,6 +87,8 @@ const MAX_RECEIVE = 10;
 const MAX_LONG_POLL_SECONDS = 20;
 /** Lambda keeps messages of a windowed batch invisible for window + function timeout + 30 s. */
 const WINDOW_VISIBILITY_MARGIN_SECONDS = 30;
+/** How long a mapping slot waits after a throttled batch before receiving again. */
+const THROTTLE_PAUSE_MS = 1000;
 
 /** Checks a mapping as Lambda's CreateEventSourceMapping does; throws MappingConfigError. */
 export function validateSqsMapping(config: SqsMappingConfig): void {
@@ -118,6 +130,20 @@ export function validateSqsMapping(config: SqsMappingConfig): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Messages gathered for one invocation. */
+interface Batch {
+  messages: Message[];
+  /** Epoch ms of the receive that brought the first of them: their visibility timeout runs from here. */
+  receivedAt: number;
+  /**
+   * Received for this batch but cut by the 6 MB payload limit, still in flight. On a standard queue
+   * they start the next batch; on FIFO they are invoked after this batch, in the same work.
+   */
+  overflow: Message[];
+}
+
+const groupOf = (message: Message) => message.Attributes?.MessageGroupId ?? '';
+
 /**
  * Polls one queue for one function.
  *
@@ -142,6 +168,7 @@ export class SqsEventSource {
     filtered: 0,
     payloadCutoffs: 0,
     concurrencyBackoffs: 0,
+    throttled: 0,
     errors: 0,
   };
   private readonly problems = new EventSourceErrors();
@@ -151,7 +178,11 @@ export class SqsEventSource {
   private readonly passesFilter: (record: unknown) => boolean;
   /** VisibilityTimeout for receives while a batching window is open (undefined: the queue's own). */
   private windowVisibility: Promise<number | undefined> | undefined;
+  /** The queue's own VisibilityTimeout, read once when the config does not give it. */
+  private queueVisibility: Promise<number | undefined> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Standard queues: messages cut from the last batch by the payload limit, the start of the next. */
+  private carried: Message[] = [];
   private running = false;
   private abort = new AbortController();
   private loop: Promise<void> | undefined;
@@ -164,7 +195,7 @@ export class SqsEventSource {
   ) {
     validateSqsMapping(config);
     this.fifo = config.queueArn.endsWith('.fifo') || config.queueUrl.endsWith('.fifo');
-    this.maxConcurrency = config.maximumConcurrency ?? invoker.concurrency ?? 10;
+    this.maxConcurrency = this.localConcurrency();
     this.slots = new Slots(this.maxConcurrency);
     this.passesFilter = compileFilterPatterns(config.filterPatterns ?? [], 'body');
   }
@@ -181,10 +212,30 @@ export class SqsEventSource {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    // Closing the long poll's connection: the local emulator then ends the poll without taking a
+    // message (local/fauxqs-abandoned-receive.ts). Other endpoints may still take one that arrives
+    // in that moment; it then returns after its visibility timeout.
     this.abort.abort();
     this.slots.releaseWaiters();
     await this.loop;
     await Promise.all([...this.inFlight]);
+    await this.releaseMessages(this.carried.splice(0));
+  }
+
+  /**
+   * In AWS the function scales to the mapping's maximum concurrency. Locally it has a fixed number
+   * of instances, and a batch received beyond them would wait for one while its messages' visibility
+   * timeout runs: they would reappear and be invoked twice (on FIFO, one group twice at once).
+   */
+  private localConcurrency(): number {
+    const instances = this.invoker.concurrency;
+    const configured = this.config.maximumConcurrency ?? instances ?? 10;
+    if (instances === undefined || configured <= instances) return configured;
+    this.log(
+      `maximumConcurrency ${configured} is above the ${instances} local instances of the function: ` +
+        `the mapping runs at most ${instances} batches at once (raise the local function concurrency to run more)`,
+    );
+    return instances;
   }
 
   stats(): SqsMappingStats {
@@ -199,7 +250,7 @@ export class SqsEventSource {
   private async pollLoop(): Promise<void> {
     while (this.running) {
       await this.slots.acquire();
-      let batch: Message[] = [];
+      let batch: Batch = { messages: [], receivedAt: Date.now(), overflow: [] };
       try {
         batch = await this.collectBatch();
       } catch (error) {
@@ -209,40 +260,61 @@ export class SqsEventSource {
         }
       }
       if (!this.running) {
-        await this.releaseMessages(batch);
+        await this.releaseMessages([...batch.messages, ...batch.overflow]);
         this.slots.release();
         break;
       }
-      if (batch.length === 0) {
+      if (batch.messages.length === 0) {
         this.slots.release();
         continue;
       }
-      const work = this.processBatch(batch).finally(() => {
-        this.slots.release();
-        this.inFlight.delete(work);
-      });
+      // FIFO: the overflow follows this batch in the same work, keeping its group locked meanwhile.
+      if (!this.fifo) this.carried = batch.overflow;
+      const processing = this.fifo ? this.processInOrder(batch) : this.processBatch(batch);
+      const work = processing
+        .then(() => undefined)
+        .finally(() => {
+          this.slots.release();
+          this.inFlight.delete(work);
+        });
       this.inFlight.add(work);
     }
   }
 
   /**
-   * Long-polls for the first messages, then keeps receiving until the batch is full, the window
-   * closes, or the next message would push the invoke payload past 6 MB (that message and any
-   * after it in the same receive go back to the queue at once, so FIFO order is kept).
+   * Starts with the messages the last batch could not carry, then long-polls for more and keeps
+   * receiving until the batch is full, the window closes, or the next message would push the invoke
+   * payload past 6 MB (that message and any after it in the same receive become the batch's
+   * overflow, still in flight, so neither a receive is wasted nor FIFO order broken).
    */
-  private async collectBatch(): Promise<Message[]> {
+  private async collectBatch(): Promise<Batch> {
     const batch: Message[] = [];
+    let receivedAt = Date.now();
     const budget = new PayloadBudget();
     let windowEnd: number | undefined;
     const visibilityTimeout = await this.receiveVisibility();
+    if (this.carried.length > 0) {
+      receivedAt = Date.now();
+      const carried = await this.holdLonger(this.carried.splice(0));
+      const { fitting, rest } = splitAtPayloadLimit(carried, (m) => this.recordOf(m), budget);
+      batch.push(...fitting);
+      if (rest.length > 0)
+        return this.cutAtPayloadLimit({ messages: batch, receivedAt, overflow: rest }, budget);
+      // Carried messages wait for no one: a window opens at once, without one the batch is topped up with what is there now.
+      if (batch.length > 0 && this.config.maximumBatchingWindowSeconds > 0)
+        windowEnd = Date.now() + this.config.maximumBatchingWindowSeconds * 1000;
+    }
     while (this.running && batch.length < this.config.batchSize) {
       let waitSeconds = MAX_LONG_POLL_SECONDS;
       if (windowEnd !== undefined) {
         const remainingMs = windowEnd - Date.now();
         if (remainingMs <= 0) break;
         waitSeconds = Math.min(MAX_LONG_POLL_SECONDS, Math.floor(remainingMs / 1000));
+      } else if (batch.length > 0) {
+        waitSeconds = 0;
       }
       let messages: Message[];
+      const requestedAt = Date.now();
       try {
         const response = await this.sqs.send(
           new ReceiveMessageCommand({
@@ -257,6 +329,7 @@ export class SqsEventSource {
           { abortSignal: this.abort.signal },
         );
         messages = response.Messages ?? [];
+        if (batch.length === 0) receivedAt = requestedAt;
       } catch (error) {
         // Stopping aborts the long poll; a failure after some messages arrived still delivers those.
         if (!this.running) break;
@@ -269,7 +342,7 @@ export class SqsEventSource {
       const dropped: SqsEventRecord[] = [];
       const overflow: Message[] = [];
       for (const message of messages) {
-        const record = toSqsEventRecord(message, this.config.queueArn, this.config.awsRegion);
+        const record = this.recordOf(message);
         if (!this.passesFilter(record)) {
           dropped.push(record);
         } else if (overflow.length > 0 || !budget.fits(record, batch.length)) {
@@ -280,14 +353,8 @@ export class SqsEventSource {
         }
       }
       if (dropped.length > 0) await this.deleteFiltered(dropped);
-      if (overflow.length > 0) {
-        this.counters.payloadCutoffs += 1;
-        this.log(
-          `batch of ${batch.length} stopped at ${budget.bytes} bytes: ${overflow.length} more would pass Lambda's ${MAX_INVOKE_PAYLOAD_BYTES}-byte invoke payload; they wait for the next batch`,
-        );
-        await this.releaseMessages(overflow);
-        break;
-      }
+      if (overflow.length > 0)
+        return this.cutAtPayloadLimit({ messages: batch, receivedAt, overflow }, budget);
       if (batch.length === 0) continue;
       if (this.config.maximumBatchingWindowSeconds === 0) break;
       windowEnd ??= Date.now() + this.config.maximumBatchingWindowSeconds * 1000;
@@ -295,7 +362,94 @@ export class SqsEventSource {
       if (messages.length === 0 && waitSeconds === 0)
         await sleep(Math.min(100, Math.max(0, windowEnd - Date.now())));
     }
+    return { messages: batch, receivedAt, overflow: [] };
+  }
+
+  private cutAtPayloadLimit(batch: Batch, budget: PayloadBudget): Batch {
+    this.counters.payloadCutoffs += 1;
+    this.log(
+      `batch of ${batch.messages.length} stopped at ${budget.bytes} bytes: ${batch.overflow.length} more would pass Lambda's ` +
+        `${MAX_INVOKE_PAYLOAD_BYTES}-byte invoke payload; they stay in flight and ${this.fifo ? 'follow this batch' : 'start the next batch'}`,
+    );
     return batch;
+  }
+
+  private recordOf(message: Message): SqsEventRecord {
+    return toSqsEventRecord(message, this.config.queueArn, this.config.awsRegion);
+  }
+
+  /**
+   * FIFO: invokes the batch, then its overflow in order, in payload-sized invocations. A message
+   * whose group did not fully succeed before it is not invoked (it would overtake the failed one):
+   * it goes back to the queue, behind the failed message, which still holds its group.
+   */
+  private async processInOrder(batch: Batch): Promise<void> {
+    const unfinishedGroups = new Set(await this.processBatch(batch));
+    let pending = batch.overflow;
+    while (pending.length > 0) {
+      if (!this.running) {
+        await this.releaseMessages(pending);
+        return;
+      }
+      const blocked = pending.filter((m) => unfinishedGroups.has(groupOf(m)));
+      if (blocked.length > 0) {
+        this.log(
+          `${blocked.length} messages cut by the payload limit are not invoked: an earlier message of their group failed; they go back to the queue behind it`,
+        );
+        await this.releaseMessages(blocked);
+      }
+      const toInvoke = pending.filter((m) => !unfinishedGroups.has(groupOf(m)));
+      if (toInvoke.length === 0) return;
+      const receivedAt = Date.now();
+      const held = await this.holdLonger(toInvoke);
+      const { fitting, rest } = splitAtPayloadLimit(held, (m) => this.recordOf(m));
+      if (rest.length > 0) this.counters.payloadCutoffs += 1;
+      if (fitting.length > 0) {
+        for (const group of await this.processBatch({ messages: fitting, receivedAt, overflow: [] }))
+          unfinishedGroups.add(group);
+      }
+      pending = rest;
+    }
+  }
+
+  /**
+   * Restarts the visibility timeout of messages kept in memory for a later invocation, so they do not
+   * reappear while they wait. Returns those still held: one whose receipt is no longer valid has
+   * already reappeared (it will be delivered again) and must not be invoked now.
+   */
+  private async holdLonger(messages: Message[]): Promise<Message[]> {
+    const visibility = await this.visibilitySeconds();
+    if (visibility === undefined || messages.length === 0) return messages;
+    const lost = new Set<Message>();
+    for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
+      const chunk = messages.slice(i, i + MAX_RECEIVE);
+      try {
+        const { Failed = [] } = await this.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.config.queueUrl,
+            Entries: chunk.map((m, index) => ({
+              Id: String(index),
+              ReceiptHandle: m.ReceiptHandle ?? '',
+              VisibilityTimeout: visibility,
+            })),
+          }),
+        );
+        for (const failure of Failed) {
+          const message = chunk[Number(failure.Id)];
+          if (!message) continue;
+          lost.add(message);
+          this.fail(
+            `message ${message.MessageId} cut by the payload limit reappeared before its invocation (${failure.Code}); it will be delivered again`,
+          );
+        }
+      } catch (error) {
+        // Unknown outcome: invoke them anyway; at worst a message is delivered twice, as SQS allows.
+        this.fail(
+          `could not extend the visibility of ${chunk.length} carried messages: ${(error as Error).message}`,
+        );
+      }
+    }
+    return messages.filter((m) => !lost.has(m));
   }
 
   /**
@@ -307,48 +461,81 @@ export class SqsEventSource {
     const window = this.config.maximumBatchingWindowSeconds;
     const timeout = this.config.functionTimeoutSeconds;
     if (window === 0 || timeout === undefined) return Promise.resolve(undefined);
-    this.windowVisibility ??= (async () => {
-      let queueVisibility = this.config.queueVisibilityTimeoutSeconds;
-      if (queueVisibility === undefined) {
-        const { Attributes } = await this.sqs.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: this.config.queueUrl,
-            AttributeNames: ['VisibilityTimeout'],
-          }),
-        );
-        queueVisibility = Number(Attributes?.VisibilityTimeout ?? 30);
-      }
-      return Math.max(queueVisibility, window + timeout + WINDOW_VISIBILITY_MARGIN_SECONDS);
-    })().catch(() => {
-      this.windowVisibility = undefined;
-      return undefined;
+    this.windowVisibility ??= this.queueVisibilitySeconds().then((queueVisibility) => {
+      // Unknown (the queue could not be read): receive with the queue's own, and ask again next time.
+      if (queueVisibility === undefined) this.windowVisibility = undefined;
+      return queueVisibility === undefined
+        ? undefined
+        : Math.max(queueVisibility, window + timeout + WINDOW_VISIBILITY_MARGIN_SECONDS);
     });
     return this.windowVisibility;
   }
 
-  private async processBatch(messages: Message[]): Promise<void> {
-    const records = messages.map((m) => toSqsEventRecord(m, this.config.queueArn, this.config.awsRegion));
+  /** The queue's VisibilityTimeout: from the config, else read once from the queue (undefined if that fails). */
+  private queueVisibilitySeconds(): Promise<number | undefined> {
+    const configured = this.config.queueVisibilityTimeoutSeconds;
+    if (configured !== undefined) return Promise.resolve(configured);
+    this.queueVisibility ??= this.sqs
+      .send(
+        new GetQueueAttributesCommand({
+          QueueUrl: this.config.queueUrl,
+          AttributeNames: ['VisibilityTimeout'],
+        }),
+      )
+      .then(({ Attributes }) => Number(Attributes?.VisibilityTimeout ?? 30))
+      .catch(() => {
+        this.queueVisibility = undefined;
+        return undefined;
+      });
+    return this.queueVisibility;
+  }
+
+  /** How long received messages stay invisible: the batching window's visibility, else the queue's. */
+  private async visibilitySeconds(): Promise<number | undefined> {
+    return (await this.receiveVisibility()) ?? (await this.queueVisibilitySeconds());
+  }
+
+  /**
+   * The latest moment the batch may start: later, its messages would reappear (and be invoked
+   * again) before a run of the full function timeout ends. Undefined when the visibility is unknown.
+   */
+  private async startDeadline(batch: Batch): Promise<number | undefined> {
+    const visibility = await this.visibilitySeconds();
+    if (visibility === undefined) return undefined;
+    return batch.receivedAt + (visibility - (this.config.functionTimeoutSeconds ?? 0)) * 1000;
+  }
+
+  /** Invokes one batch and settles it; returns the FIFO groups with a message not deleted. */
+  private async processBatch(batch: Batch): Promise<string[]> {
+    const { messages } = batch;
+    const records = messages.map((m) => this.recordOf(m));
+    const allGroups = [...new Set(messages.map(groupOf))];
+    const startBy = await this.startDeadline(batch);
+    const result = await invokeSafely(this.invoker, { Records: records }, { startBy });
+    if (result.throttled) {
+      await this.throttle(messages, result.error?.errorMessage ?? 'throttled');
+      return allGroups;
+    }
     this.counters.received += records.length;
     this.counters.invocations += 1;
-    const result = await invokeSafely(this.invoker, { Records: records });
     if (!result.ok) {
       this.failBatch(records, `${result.error?.errorType}: ${result.error?.errorMessage}`);
       this.backOff();
-      return;
+      return allGroups;
     }
     this.recover();
     if (!this.config.reportBatchItemFailures) {
       await this.deleteRecords(records);
-      return;
+      return [];
     }
     const verdict = readBatchItemFailures(result.response, new Set(records.map((r) => r.messageId)));
     if (verdict.kind === 'invalid') {
       this.failBatch(records, `invalid batch response, ${verdict.reason}`);
-      return;
+      return allGroups;
     }
     if (verdict.kind === 'success') {
       await this.deleteRecords(records);
-      return;
+      return [];
     }
     // As in AWS, on FIFO queues too: everything not listed is deleted.
     const failed = new Set(verdict.failedIds);
@@ -358,6 +545,7 @@ export class SqsEventSource {
       `${failed.size} of ${records.length} messages reported as failed; they return after the visibility timeout`,
     );
     await this.deleteRecords(records.filter((r) => !failed.has(r.messageId)));
+    return [...new Set(messages.filter((m) => failed.has(m.MessageId ?? '')).map(groupOf))];
   }
 
   /**
@@ -380,14 +568,28 @@ export class SqsEventSource {
     }
   }
 
-  /** After a function error, halve the mapping's concurrency (AWS backs off gradually; at least 1). */
-  private backOff(): void {
+  /**
+   * No instance was free before the batch's messages would reappear: invoking late would run them
+   * twice at once. As on a Lambda throttle, the messages return after their visibility timeout (at
+   * most a function timeout away; the receive counts toward maxReceiveCount, as in AWS), the mapping
+   * backs off, and this slot pauses, so a busy function does not make the mapping spin through the
+   * queue receiving batches only to throttle them.
+   */
+  private async throttle(messages: Message[], reason: string): Promise<void> {
+    this.counters.throttled += 1;
+    this.log(
+      `batch of ${messages.length} throttled, not invoked (${reason}); its messages return after their visibility timeout`,
+    );
+    this.backOff('throttle');
+    await sleep(THROTTLE_PAUSE_MS);
+  }
+
+  /** After a function error or throttle, halve the mapping's concurrency (AWS backs off gradually; at least 1). */
+  private backOff(cause = 'function error'): void {
     const lowered = Math.max(1, Math.floor(this.slots.capacity / 2));
     if (lowered < this.slots.capacity) {
       this.counters.concurrencyBackoffs += 1;
-      this.log(
-        `function error: concurrency of this mapping backs off from ${this.slots.capacity} to ${lowered}`,
-      );
+      this.log(`${cause}: concurrency of this mapping backs off from ${this.slots.capacity} to ${lowered}`);
       this.slots.setLimit(lowered);
     }
   }
@@ -440,7 +642,7 @@ export class SqsEventSource {
     return deleted;
   }
 
-  /** Messages gathered when stop() came: make them visible again at once for the next consumer. */
+  /** Messages not invoked (stop() came, or an earlier message of their FIFO group failed): visible again at once. */
   private async releaseMessages(messages: Message[]): Promise<void> {
     for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
       const chunk = messages.slice(i, i + MAX_RECEIVE);

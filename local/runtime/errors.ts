@@ -15,4 +15,6 @@ export const RuntimeErrorType = {
   OutOfMemory: 'Runtime.OutOfMemory',
   InitTimeout: 'Runtime.InitTimeout',
   HostStopped: 'Runtime.HostStopped',
+  /** Lambda's Invoke error when no concurrency is left (HTTP 429). */
+  Throttled: 'TooManyRequestsException',
 } as const;

@@ -39,6 +39,19 @@ export interface InvokeResult {
   requestId: string;
   /** Log lines of this invocation, each prefixed with `[functionName]`. */
   logs: string[];
+  /** No instance was free before `InvokeOptions.startBy`: the function never ran (Lambda's throttle). */
+  throttled?: boolean;
+}
+
+export interface InvokeOptions {
+  /**
+   * Epoch milliseconds by which the invocation must have started. An event source passes the time
+   * after which its messages would reappear (minus the function timeout): an invocation that had to
+   * wait longer for a free instance would run while the same messages are delivered again, so it is
+   * throttled instead and never runs.
+   * @default - waits for a free instance as long as it takes
+   */
+  startBy?: number;
 }
 
 /** Something that runs a function for an event, as an event source mapping sees it. */
@@ -46,7 +59,7 @@ export interface Invoker {
   readonly name: string;
   /** Most invocations it runs at once; event sources size their in-flight batches to it. */
   readonly concurrency?: number;
-  invoke(event: unknown): Promise<InvokeResult>;
+  invoke(event: unknown, options?: InvokeOptions): Promise<InvokeResult>;
 }
 
 export interface FunctionHostOptions {
@@ -141,7 +154,7 @@ export class FunctionHost implements Invoker {
   }
 
   /** Invokes the function once, like a synchronous `Invoke`. Never rejects: failures are in the result. */
-  async invoke(event: unknown): Promise<InvokeResult> {
+  async invoke(event: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
     const requestId = randomUUID();
     const started = performance.now();
     const logs: string[] = [];
@@ -151,8 +164,10 @@ export class FunctionHost implements Invoker {
       requestId,
       logs,
     });
-    let instance = await this.acquire();
-    if (!instance) return done(this.stoppedOutcome());
+    const acquired = await this.acquire(options.startBy);
+    if (acquired === 'throttled') return { ...done(this.throttledOutcome(options.startBy)), throttled: true };
+    if (!acquired) return done(this.stoppedOutcome());
+    let instance = acquired;
     instance.sink = logs;
     try {
       let initError = await instance.ready;
@@ -211,7 +226,18 @@ export class FunctionHost implements Invoker {
     return { ok: false, timedOut: false, error };
   }
 
-  private acquire(): Promise<FunctionInstance | undefined> {
+  private throttledOutcome(startBy: number | undefined): RunOutcome {
+    const error: InvokeError = {
+      errorType: RuntimeErrorType.Throttled,
+      errorMessage:
+        `Rate Exceeded: all ${this.concurrency} local instances of ${this.name} stayed busy past the invocation's start deadline ` +
+        `(${new Date(startBy ?? 0).toISOString()}); raise the function's concurrency (reservedConcurrentExecutions or the local cloud's functionConcurrency) or lower the callers' concurrency.`,
+    };
+    return { ok: false, timedOut: false, error };
+  }
+
+  /** A free instance, `undefined` once stopped, or 'throttled' when none is free by `startBy`. */
+  private acquire(startBy?: number): Promise<FunctionInstance | undefined | 'throttled'> {
     if (this.stopped) return Promise.resolve(undefined);
     for (let warm = this.idle.pop(); warm; warm = this.idle.pop()) {
       // An idle sandbox can die on its own (a late unhandled rejection, process.exit in a timer).
@@ -219,7 +245,21 @@ export class FunctionHost implements Invoker {
       this.all.delete(warm);
     }
     if (this.all.size < this.concurrency) return Promise.resolve(this.createInstance());
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (startBy === undefined) return new Promise((resolve) => this.waiters.push(resolve));
+    const waitMs = startBy - Date.now();
+    if (waitMs <= 0) return Promise.resolve('throttled');
+    return new Promise((resolve) => {
+      const waiter = (instance: FunctionInstance | undefined) => {
+        clearTimeout(timer);
+        resolve(instance);
+      };
+      const timer = setTimeout(() => {
+        const index = this.waiters.indexOf(waiter);
+        if (index !== -1) this.waiters.splice(index, 1);
+        resolve('throttled');
+      }, waitMs);
+      this.waiters.push(waiter);
+    });
   }
 
   private release(instance: FunctionInstance): void {
