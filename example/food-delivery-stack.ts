@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { Channels, ConsumerNames, TableVariables } from '../lambdas/example/channels';
 import {
@@ -15,6 +16,8 @@ import {
   TicketCreated,
 } from '../lambdas/example/messages';
 import {
+  BackboneMonitoring,
+  createTopicKey,
   MessageConsumer,
   PointToPointChannel,
   ProcessedMessagesTable,
@@ -132,6 +135,13 @@ export class FoodDeliveryStack extends Stack {
       environment: { [TableVariables.NOTIFICATIONS]: this.notificationsTable.tableName },
     });
     this.notificationsTable.grantReadWriteData(this.notifications.handler);
+
+    // Alarms of every channel, consumer and outbox notify the on-call topic; one dashboard shows them.
+    const onCall = new sns.Topic(this, 'OnCallTopic', {
+      masterKey: createTopicKey(this, 'OnCallKey', 'Encrypts the on-call alarm topic'),
+      enforceSSL: true,
+    });
+    new BackboneMonitoring(this, 'Monitoring', { alarmTopic: onCall });
 
     new CfnOutput(this, 'PlaceOrderFunctionName', { value: this.placeOrder.function.functionName });
     new CfnOutput(this, 'OrdersTableName', { value: this.ordersTable.tableName });

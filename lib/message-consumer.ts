@@ -7,7 +7,7 @@ import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -16,6 +16,15 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { MessageDefinition } from '../lambdas/core/definition';
 import { Headers } from '../lambdas/core/headers';
+import {
+  type AlarmThresholds,
+  anyAboveZeroAlarm,
+  errorAlarm,
+  eventSourceMappingMetric,
+  type IAlarmSource,
+  lagAlarm,
+  resolveThresholds,
+} from './alarms';
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_FUNCTION_TIMEOUT,
@@ -159,7 +168,7 @@ export interface MessageConsumerProps {
  * });
  * table.grantReadWriteData(history.handler);
  */
-export class MessageConsumer extends Construct {
+export class MessageConsumer extends Construct implements IAlarmSource {
   /** The queue the function drains. */
   readonly queue: sqs.IQueue;
   /** Where messages go after `maxReceiveCount` failed receives. */
@@ -172,6 +181,11 @@ export class MessageConsumer extends Construct {
   /** The message types the filter policy lets through. */
   readonly messageTypes: readonly string[];
   readonly fifo: boolean;
+  /** The SQS event source mapping (its id is the dimension of the mapping's EventCount metrics). */
+  readonly eventSource: sources.SqsEventSource;
+  /** Whether the DLQ is the consumer's own (created or given here), not a source channel's. */
+  readonly ownsDeadLetterQueue: boolean;
+  private readonly createdAlarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: MessageConsumerProps) {
     super(scope, id);
@@ -183,6 +197,7 @@ export class MessageConsumer extends Construct {
     const timeout = props.timeout ?? DEFAULT_FUNCTION_TIMEOUT;
     this.validate(props, timeout);
 
+    this.ownsDeadLetterQueue = !props.source?.deadLetterQueue;
     if (props.source) {
       this.queue = props.source.queue;
       // validate() made sure one of the two is there.
@@ -224,14 +239,15 @@ export class MessageConsumer extends Construct {
       environment: { ...(props.environment ?? {}), [CONSUMER_NAME_VARIABLE]: props.consumerName },
     });
     this.handler = this.service.function;
-    this.handler.addEventSource(
-      new sources.SqsEventSource(this.queue, {
-        batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
-        maxBatchingWindow: props.maxBatchingWindow,
-        maxConcurrency: props.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    this.eventSource = new sources.SqsEventSource(this.queue, {
+      batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
+      maxBatchingWindow: props.maxBatchingWindow,
+      maxConcurrency: props.maxConcurrency,
+      reportBatchItemFailures: true,
+      // Polled, invoked, deleted and failed event counts per mapping, for the dashboard and alarms.
+      metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+    });
+    this.handler.addEventSource(this.eventSource);
     suppressEventSourceFindings(this.handler);
   }
 
@@ -257,12 +273,80 @@ export class MessageConsumer extends Construct {
 
   /** Messages in the DLQ: each is a message the consumer could not handle. Alarm on > 0. */
   metricDeadLetterQueueMessagesVisible(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible(props);
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
   }
 
   /** Function errors (whole-invocation failures; per-message failures show in the DLQ). */
   metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handler.metricErrors(props);
+  }
+
+  /** Function invocations. */
+  metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricInvocations(props);
+  }
+
+  /** Function duration (p99 by default: the slow batches are what delays a queue). */
+  metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricDuration({ statistic: 'p99', ...props });
+  }
+
+  /**
+   * An EventCount metric of the consumer's event source mapping: `PolledEventCount`,
+   * `InvokedEventCount`, `FailedInvokeEventCount`, `DeletedEventCount`, `FilteredOutEventCount`.
+   */
+  metricEventSourceMapping(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return eventSourceMappingMetric(this.eventSource.eventSourceMappingId, metricName, props);
+  }
+
+  get alarms(): readonly cloudwatch.Alarm[] {
+    return this.createdAlarms;
+  }
+
+  /**
+   * Alarms of the consumer: messages in its own DLQ (a source channel's DLQ is that channel's alarm),
+   * the oldest message on its queue older than `oldestMessageAge` (5 minutes) for 3 periods, function
+   * errors, and events the event source mapping failed to invoke the function with.
+   */
+  addAlarms(thresholds: AlarmThresholds = {}): readonly cloudwatch.Alarm[] {
+    if (this.createdAlarms.length > 0) return this.createdAlarms;
+    const t = resolveThresholds(thresholds);
+    const name = `Switchyard consumer ${this.consumerName}`;
+    if (this.ownsDeadLetterQueue) {
+      this.createdAlarms.push(
+        anyAboveZeroAlarm(
+          this,
+          'DeadLetterQueueNotEmptyAlarm',
+          this.metricDeadLetterQueueMessagesVisible({ period: t.period }),
+          `${name}: messages in its DLQ. Inspect with "switchyard dlq show", fix the cause, then "switchyard dlq redrive".`,
+        ),
+      );
+    }
+    this.createdAlarms.push(
+      lagAlarm(
+        this,
+        'OldestMessageAgeAlarm',
+        this.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: t.period }),
+        t.oldestMessageAge.toSeconds(),
+        t.lagEvaluationPeriods,
+        `${name}: the oldest message waiting is older than ${t.oldestMessageAge.toHumanString()}: the consumer is stuck, throttled or too slow.`,
+      ),
+      errorAlarm(
+        this,
+        'FunctionErrorsAlarm',
+        this.metricErrors({ statistic: 'Sum', period: t.period }),
+        t.functionErrors,
+        `${name}: the function failed whole invocations (timeouts, crashes, wiring errors). Per-message failures go to the DLQ.`,
+      ),
+      errorAlarm(
+        this,
+        'EventSourceMappingFailedInvokeAlarm',
+        this.metricEventSourceMapping('FailedInvokeEventCount', { period: t.period }),
+        0,
+        `${name}: the event source mapping could not invoke the function with some events (throttling, permissions, timeouts).`,
+      ),
+    );
+    return this.createdAlarms;
   }
 
   private subscribe(channels: readonly IPublishSubscribeChannel[]): void {

@@ -11,6 +11,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { MessageDefinition } from '../lambdas/core/definition';
+import { SQS_DEFAULT_MAX_MESSAGE_BYTES } from '../lambdas/producer/channel-limits';
+import { type AlarmThresholds, anyAboveZeroAlarm, type IAlarmSource } from './alarms';
 import {
   bindChannel,
   type ChannelImportOptions,
@@ -85,6 +87,12 @@ export interface PointToPointChannelProps {
    * @default - the stack name
    */
   readonly backboneName?: string;
+  /**
+   * Largest message the queue accepts, in bytes (body + attributes), 1,024 to 1,048,576. Producers
+   * bound to the channel check this limit.
+   * @default 1048576 - the SQS maximum
+   */
+  readonly maximumMessageSize?: number;
 }
 
 /** A point-to-point channel, created here or imported. */
@@ -151,7 +159,7 @@ abstract class PointToPointChannelBase extends Construct implements IPointToPoin
  * });
  * kitchenCommands.bindProducer(placeOrder.function); // sets SWITCHYARD_CHANNEL_KITCHEN_COMMANDS
  */
-export class PointToPointChannel extends PointToPointChannelBase {
+export class PointToPointChannel extends PointToPointChannelBase implements IAlarmSource {
   /**
    * Imports a queue by ARN (e.g. from another app).
    *
@@ -200,6 +208,8 @@ export class PointToPointChannel extends PointToPointChannelBase {
   readonly channelName: string;
   readonly fifo: boolean;
   readonly messages: readonly MessageDefinition[];
+  /** Largest message the queue accepts, in bytes. */
+  readonly maxMessageBytes: number;
   private readonly backboneName?: string;
 
   constructor(scope: Construct, id: string, props: PointToPointChannelProps) {
@@ -208,6 +218,7 @@ export class PointToPointChannel extends PointToPointChannelBase {
     this.channelName = props.channelName;
     this.messages = props.messages ?? [];
     this.backboneName = props.backboneName;
+    this.maxMessageBytes = props.maximumMessageSize ?? SQS_DEFAULT_MAX_MESSAGE_BYTES;
     this.visibilityTimeout =
       props.visibilityTimeout ??
       Duration.seconds(DEFAULT_FUNCTION_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR);
@@ -229,6 +240,7 @@ export class PointToPointChannel extends PointToPointChannelBase {
       fifoThroughputLimit: this.fifo ? sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID : undefined,
       visibilityTimeout: this.visibilityTimeout,
       retentionPeriod: props.retentionPeriod,
+      maxMessageSizeBytes: props.maximumMessageSize,
       deadLetterQueue: {
         queue: this.deadLetterQueue,
         maxReceiveCount: props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
@@ -243,7 +255,30 @@ export class PointToPointChannel extends PointToPointChannelBase {
 
   /** Messages waiting in the DLQ: each is a message no consumer could handle. */
   metricDeadLetterQueueMessagesVisible(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible(props);
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  }
+
+  private readonly createdAlarms: cloudwatch.Alarm[] = [];
+
+  get alarms(): readonly cloudwatch.Alarm[] {
+    return this.createdAlarms;
+  }
+
+  /**
+   * Alarms of the channel: its DLQ holds a message. (The age of the oldest message is the alarm of
+   * the consumer that drains the queue, see `MessageConsumer.addAlarms`.)
+   */
+  addAlarms(thresholds: AlarmThresholds = {}): readonly cloudwatch.Alarm[] {
+    if (this.createdAlarms.length > 0) return this.createdAlarms;
+    this.createdAlarms.push(
+      anyAboveZeroAlarm(
+        this,
+        'DeadLetterQueueNotEmptyAlarm',
+        this.metricDeadLetterQueueMessagesVisible({ period: thresholds.period }),
+        `Switchyard channel ${this.physicalName}: messages in its DLQ. Inspect with "switchyard dlq show", fix, then "switchyard dlq redrive".`,
+      ),
+    );
+    return this.createdAlarms;
   }
 
   /**
@@ -288,6 +323,16 @@ export class PointToPointChannel extends PointToPointChannelBase {
     const receives = props.maxReceiveCount;
     if (receives !== undefined && !Token.isUnresolved(receives) && (receives < 1 || receives > 1000)) {
       problems.add(`maxReceiveCount is ${receives}; SQS allows 1-1000. 5 is a good default.`);
+    }
+    const size = props.maximumMessageSize;
+    if (
+      size !== undefined &&
+      !Token.isUnresolved(size) &&
+      (!Number.isInteger(size) || size < 1_024 || size > SQS_DEFAULT_MAX_MESSAGE_BYTES)
+    ) {
+      problems.add(
+        `maximumMessageSize is ${size}; SQS allows whole numbers of bytes from 1024 to ${SQS_DEFAULT_MAX_MESSAGE_BYTES} (1 MiB). Omit it for the maximum.`,
+      );
     }
     problems.throwIfAny();
   }

@@ -2,6 +2,7 @@
  * A publish-subscribe channel: an SNS topic (standard or FIFO), encrypted with a customer-managed
  * key, TLS-only. Consumers subscribe their own queues to it (see MessageConsumer).
  */
+import { Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +11,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { MessageDefinition } from '../lambdas/core/definition';
+import { LARGE_MAX_MESSAGE_BYTES, SNS_DEFAULT_MAX_MESSAGE_BYTES } from '../lambdas/producer/channel-limits';
+import { type AlarmThresholds, anyAboveZeroAlarm, type IAlarmSource } from './alarms';
 import {
   bindChannel,
   type ChannelImportOptions,
@@ -28,6 +31,16 @@ import { checkName, Problems } from './validation';
 /** SNS topic names are at most 256 characters, the `.fifo` suffix included. */
 const MAX_TOPIC_NAME = 256;
 const FIFO_SUFFIX = '.fifo';
+/** Smallest MaximumMessageSize a topic can set. */
+const MIN_MAX_MESSAGE_SIZE = 1_024;
+/** A topic with large messages accepts at most this many subscriptions... */
+const MAX_LARGE_MESSAGE_SUBSCRIPTIONS = 100;
+/** ...and only these protocols. */
+const LARGE_MESSAGE_PROTOCOLS: readonly string[] = [
+  sns.SubscriptionProtocol.SQS,
+  sns.SubscriptionProtocol.LAMBDA,
+  sns.SubscriptionProtocol.FIREHOSE,
+];
 
 export interface PublishSubscribeChannelProps {
   /** Channel name: 1-256 characters of `[A-Za-z0-9_-]`; also the topic name (plus `.fifo` for FIFO). */
@@ -62,6 +75,13 @@ export interface PublishSubscribeChannelProps {
    * @default - the stack name
    */
   readonly backboneName?: string;
+  /**
+   * Largest message the topic accepts, in bytes (body + attributes), 1,024 to 1,048,576. Above
+   * 262,144 the topic opts into SNS large messages: it then admits at most 100 subscriptions, all
+   * SQS, Lambda or Firehose (checked at synth). Producers bound to the channel check this limit.
+   * @default 262144 - the SNS default
+   */
+  readonly maximumMessageSize?: number;
 }
 
 /** A publish-subscribe channel, created here or imported. */
@@ -134,7 +154,7 @@ abstract class PublishSubscribeChannelBase extends Construct implements IPublish
  * });
  * orderEvents.bindProducer(placeOrder.function); // sets SWITCHYARD_CHANNEL_ORDER_EVENTS
  */
-export class PublishSubscribeChannel extends PublishSubscribeChannelBase {
+export class PublishSubscribeChannel extends PublishSubscribeChannelBase implements IAlarmSource {
   /**
    * Imports a topic by ARN (e.g. from another app).
    *
@@ -182,7 +202,10 @@ export class PublishSubscribeChannel extends PublishSubscribeChannelBase {
   readonly messages: readonly MessageDefinition[];
   /** The key the topic is encrypted with. */
   readonly masterKey: kms.IKey;
+  /** Largest message the topic accepts, in bytes. */
+  readonly maxMessageBytes: number;
   private readonly backboneName?: string;
+  private readonly createdAlarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: PublishSubscribeChannelProps) {
     super(scope, id);
@@ -190,6 +213,7 @@ export class PublishSubscribeChannel extends PublishSubscribeChannelBase {
     this.channelName = props.channelName;
     this.messages = props.messages ?? [];
     this.backboneName = props.backboneName;
+    this.maxMessageBytes = props.maximumMessageSize ?? SNS_DEFAULT_MAX_MESSAGE_BYTES;
     this.validate(props);
 
     this.masterKey =
@@ -203,6 +227,39 @@ export class PublishSubscribeChannel extends PublishSubscribeChannelBase {
         ? (props.fifoThroughputScope ?? sns.FifoThroughputScope.MESSAGE_GROUP)
         : undefined,
     });
+    if (this.maxMessageBytes !== SNS_DEFAULT_MAX_MESSAGE_BYTES) {
+      (this.topic.node.defaultChild as sns.CfnTopic).maximumMessageSize = this.maxMessageBytes;
+    }
+    if (this.largeMessages) {
+      // Subscriptions are added after construction, so they are checked when the app is validated.
+      this.node.addValidation({ validate: () => this.validateLargeMessageSubscriptions() });
+    }
+  }
+
+  /** Whether the topic opted into messages over 256 KiB. */
+  get largeMessages(): boolean {
+    return this.maxMessageBytes > SNS_DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  get alarms(): readonly cloudwatch.Alarm[] {
+    return this.createdAlarms;
+  }
+
+  /**
+   * Alarms of the channel: SNS gave up delivering a message to a subscriber (it went to the
+   * subscription's DLQ, whose own alarm fires too, or was lost where a subscription has no DLQ).
+   */
+  addAlarms(thresholds: AlarmThresholds = {}): readonly cloudwatch.Alarm[] {
+    if (this.createdAlarms.length > 0) return this.createdAlarms;
+    this.createdAlarms.push(
+      anyAboveZeroAlarm(
+        this,
+        'DeliveryFailedAlarm',
+        this.metricNumberOfNotificationsFailed({ statistic: 'Sum', period: thresholds.period }),
+        `Switchyard channel ${this.physicalName}: SNS failed to deliver messages to a subscriber. Check the subscribed queues' DLQs ("switchyard dlq list") and their key and queue policies.`,
+      ),
+    );
+    return this.createdAlarms;
   }
 
   /** The topic name: the channel name, plus `.fifo` for FIFO channels. */
@@ -238,7 +295,43 @@ export class PublishSubscribeChannel extends PublishSubscribeChannelBase {
         `fifoThroughputScope "${props.fifoThroughputScope}" is set but fifo is false: it applies to FIFO topics only. Set fifo: true or drop it.`,
       );
     }
+    const size = props.maximumMessageSize;
+    if (
+      size !== undefined &&
+      !Token.isUnresolved(size) &&
+      (!Number.isInteger(size) || size < MIN_MAX_MESSAGE_SIZE || size > LARGE_MAX_MESSAGE_BYTES)
+    ) {
+      problems.add(
+        `maximumMessageSize is ${size}; SNS allows whole numbers of bytes from ${MIN_MAX_MESSAGE_SIZE} to ${LARGE_MAX_MESSAGE_BYTES} (1 MiB). ` +
+          `Use ${LARGE_MAX_MESSAGE_BYTES} for large messages, or omit it for the 262,144-byte default.`,
+      );
+    }
     problems.throwIfAny();
+  }
+
+  /** SNS large-message topics admit at most 100 subscriptions, all SQS, Lambda or Firehose. */
+  private validateLargeMessageSubscriptions(): string[] {
+    const subscriptions = this.node.root.node
+      .findAll()
+      .filter((c): c is sns.CfnSubscription => c instanceof sns.CfnSubscription)
+      .filter((s) => s.topicArn === this.topic.topicArn);
+    const errors: string[] = [];
+    const header = `${this.node.path}: maximumMessageSize ${this.maxMessageBytes} (over 262,144) opts the topic into SNS large messages`;
+    for (const subscription of subscriptions) {
+      if (!LARGE_MESSAGE_PROTOCOLS.includes(subscription.protocol)) {
+        errors.push(
+          `${header}, which admits only SQS, Lambda and Firehose subscriptions; ${subscription.node.path} uses "${subscription.protocol}". ` +
+            'Subscribe a queue instead (e.g. a MessageConsumer), or lower maximumMessageSize to 262144.',
+        );
+      }
+    }
+    if (subscriptions.length > MAX_LARGE_MESSAGE_SUBSCRIPTIONS) {
+      errors.push(
+        `${header}, which admits at most ${MAX_LARGE_MESSAGE_SUBSCRIPTIONS} subscriptions; it has ${subscriptions.length}. ` +
+          'Split the channel, or lower maximumMessageSize to 262144.',
+      );
+    }
+    return errors;
   }
 }
 

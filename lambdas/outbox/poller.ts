@@ -17,6 +17,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '../consumer/types';
+import { timestampOf } from '../core/message';
 import { toWire } from '../core/wire';
 import { channelRef, type MessageProducer } from '../producer/port';
 import {
@@ -28,6 +29,7 @@ import {
   type OutboxEntry,
   POLLING_INDEX_NAME,
 } from './layout';
+import { unpublishedAgeDocument } from './metrics';
 import { consoleLogger } from './relay';
 
 export interface PollingPublisherOptions {
@@ -53,6 +55,11 @@ export interface PollingPublisherOptions {
   readonly logger?: Logger;
   /** Identifies this poller in leases. @default - a random id */
   readonly owner?: string;
+  /**
+   * Where the poll's metric line (CloudWatch embedded metric format) goes.
+   * @default - stdout, which Lambda sends to CloudWatch Logs
+   */
+  readonly metricSink?: (line: string) => void;
 }
 
 export interface PollOutcome {
@@ -64,6 +71,8 @@ export interface PollOutcome {
   readonly leased: number;
   readonly failed: number;
   readonly parked: number;
+  /** Age in seconds of the oldest item this poll found and left unpublished; 0 when none. */
+  readonly oldestUnpublishedAgeSeconds: number;
 }
 
 interface OutboxRow {
@@ -267,13 +276,30 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
     return park;
   };
 
+  /** Publishes in order; returns the tally and the creation time of the first item left unpublished. */
   const publishAggregate = async (
     aggregateId: string,
+    remainingMs: () => number,
+  ): Promise<{
+    published: number;
+    requests: number;
+    failed: number;
+    parked: number;
+    oldestLeftAt?: number;
+  }> => {
+    const rows = await unpublished(aggregateId);
+    const tally = await publishRows(rows, remainingMs);
+    // Items go out in order and a failure stops the aggregate, so the first left is rows[published].
+    const left = rows[tally.published];
+    return { ...tally, oldestLeftAt: left ? timestampOf(left.entry.message) : undefined };
+  };
+
+  const publishRows = async (
+    rows: OutboxRow[],
     remainingMs: () => number,
   ): Promise<{ published: number; requests: number; failed: number; parked: number }> => {
     const claimedAt = Date.now();
     const tally = { published: 0, requests: 0, failed: 0, parked: 0 };
-    const rows = await unpublished(aggregateId);
     let i = 0;
     while (i < rows.length) {
       // Leave a margin: past the lease another poller may take the aggregate over.
@@ -317,6 +343,7 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
     async poll(remainingMs = () => Number.POSITIVE_INFINITY): Promise<PollOutcome> {
       const aggregates = await findAggregates();
       const outcome = { published: 0, requests: 0, aggregates: 0, leased: 0, failed: 0, parked: 0 };
+      let oldestLeftAt = Number.POSITIVE_INFINITY;
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < aggregates.length && remainingMs() > 5_000) {
@@ -332,14 +359,21 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
             outcome.requests += tally.requests;
             outcome.failed += tally.failed;
             outcome.parked += tally.parked;
+            if (tally.oldestLeftAt !== undefined) oldestLeftAt = Math.min(oldestLeftAt, tally.oldestLeftAt);
           } finally {
             await release(aggregateId);
           }
         }
       };
       await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
-      logger.info('outbox poll done', { owner, ...outcome });
-      return outcome;
+      const now = Date.now();
+      const oldestUnpublishedAgeSeconds = Number.isFinite(oldestLeftAt) ? (now - oldestLeftAt) / 1000 : 0;
+      logger.info('outbox poll done', { owner, ...outcome, oldestUnpublishedAgeSeconds });
+      // Emitted on every poll, 0 included: a poller that stops reporting is itself an alarm.
+      (options.metricSink ?? ((line: string) => process.stdout.write(`${line}\n`)))(
+        unpublishedAgeDocument(options.table, oldestUnpublishedAgeSeconds, now),
+      );
+      return { ...outcome, oldestUnpublishedAgeSeconds };
     },
   };
 }
