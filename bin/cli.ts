@@ -7,6 +7,9 @@
  * switchyard local --keep                # stay up for the AWS CLI/SDK until Ctrl-C
  * switchyard invoke KitchenConsumer --event events/sqs.json
  * switchyard local --endpoint http://127.0.0.1:4566   # use LocalStack instead of the embedded emulators
+ * switchyard dlq list --local            # DLQs of the running local --keep (or AWS without --local)
+ * switchyard dlq redrive kitchen --filter type=CreateTicket
+ * switchyard outbox replay
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { invokeCommand } from '../local/commands/invoke';
@@ -14,6 +17,8 @@ import { localCommand } from '../local/commands/local';
 import { consoleOutput, type Output } from '../local/commands/shared';
 import { JavaMissingError } from '../local/dynamodb-local';
 import { LocalCloudError } from '../local/template/errors';
+import { registerOperationCommands } from './ops/commands';
+import { OperationError } from './ops/errors';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -66,6 +71,9 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
   ).action(async (fn: string, options) => {
     exitCode = await invokeCommand(fn, options, output);
   });
+  registerOperationCommands(program, output, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
@@ -73,7 +81,11 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
       return 0;
     if (code?.startsWith('commander.')) return 2;
-    if (error instanceof LocalCloudError || error instanceof JavaMissingError) {
+    if (
+      error instanceof LocalCloudError ||
+      error instanceof JavaMissingError ||
+      error instanceof OperationError
+    ) {
       output.err(`switchyard: ${error.message}`);
       return 1;
     }

@@ -5,7 +5,7 @@
  */
 
 import * as path from 'node:path';
-import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -99,6 +99,9 @@ export interface TransactionalOutboxProps {
 }
 
 const DEFAULT_RETRY_ATTEMPTS = 10;
+/** Tag (and value) that marks an outbox failure queue for the operator commands. */
+export const FAILURE_QUEUE_ROLE_TAG = 'switchyard:role';
+export const FAILURE_QUEUE_ROLE = 'outbox-failure-queue';
 
 /**
  * The transactional outbox: atomic state change + publish.
@@ -152,6 +155,8 @@ export class TransactionalOutbox extends Construct implements IAlarmSource {
 
     this.table = props.table ?? this.createTable(partitionKey, sortKey);
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', deadLetterQueueProps({ fifo: false }));
+    // How `switchyard dlq list` and `switchyard outbox replay` find it: nothing redrives into it.
+    Tags.of(this.failureQueue).add(FAILURE_QUEUE_ROLE_TAG, FAILURE_QUEUE_ROLE);
 
     this.relayRole = new iam.Role(this, 'RelayRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

@@ -5,6 +5,7 @@
  */
 import { LocalCloud } from '../cloud';
 import { collectFlowReport, formatFlowReport } from '../flow-report';
+import { removeSession, writeSession } from '../session';
 import { summarize } from '../stats';
 import { isFoodDeliveryApp, runFoodDeliveryWorkload, type WorkloadResult } from '../workload/food-delivery';
 import { consoleProgress } from '../workload/progress';
@@ -62,8 +63,10 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
   });
   // Ctrl-C during the workload still stops the workers and emulators.
   let idle = false;
+  const appDir = options.appDir ?? process.cwd();
   const interrupted = waitForSignal().then(async (signal) => {
     output.err(`\n${signal}: shutting down ...`);
+    removeSession(appDir);
     await cloud.stop();
     // Stopping a --keep session is the normal way to end it; interrupting a workload is not.
     process.exit(idle ? 0 : 130);
@@ -105,12 +108,21 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     }
     if (options.keep || !example) {
       printEndpointsAndResources(cloud, output);
+      // Lets `switchyard dlq ... --local` in another terminal find this cloud.
+      writeSession(appDir, {
+        pid: process.pid,
+        region: cloud.region,
+        endpoints: cloud.endpoints,
+        startedAt: new Date().toISOString(),
+      });
+
       output.out('\nLocal cloud running. Press Ctrl-C to stop.');
       idle = true;
       await new Promise<never>(() => undefined);
     }
     return exitCode;
   } finally {
+    removeSession(appDir);
     await cloud.stop();
   }
 }
