@@ -163,6 +163,8 @@ export class FoodDeliveryStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       stream: withStream ? dynamodb.StreamViewType.NEW_AND_OLD_IMAGES : undefined,
+      // The outbox relay's attempt counters in Orders expire through this TTL.
+      timeToLiveAttribute: withStream ? 'expiresAt' : undefined,
       // An example system: tearing it down should leave nothing behind.
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -165,7 +165,7 @@ function rowOf(source: IAlarmSource, alarms: readonly cloudwatch.Alarm[]): cloud
 function widgetsOf(source: IAlarmSource, alarms: readonly cloudwatch.Alarm[]): WidgetOfWidth[] {
   const own = source.alarms.filter((a) => alarms.includes(a));
   if (source instanceof PublishSubscribeChannel) {
-    const name = `channel ${source.physicalName}`;
+    const name = `channel ${source.displayName}`;
     return [
       graph(`${name}: published`, [source.metricNumberOfMessagesPublished({ statistic: 'Sum' })]),
       graph(`${name}: failed / filtered out`, [
@@ -176,7 +176,7 @@ function widgetsOf(source: IAlarmSource, alarms: readonly cloudwatch.Alarm[]): W
     ];
   }
   if (source instanceof PointToPointChannel) {
-    const name = `channel ${source.physicalName}`;
+    const name = `channel ${source.displayName}`;
     return [
       graph(`${name}: waiting`, [source.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' })]),
       graph(`${name}: oldest message (s)`, [

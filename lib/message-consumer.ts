@@ -3,7 +3,7 @@
  * publish-subscribe channels with raw delivery and a filter on `message-type`, drained by a Lambda
  * function through an SQS event source with partial batch responses.
  */
-import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, type RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -153,6 +153,11 @@ export interface MessageConsumerProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Removal policy of the function's log group.
+   * @default - the `switchyard:removalPolicy` context, else RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -235,6 +240,7 @@ export class MessageConsumer extends Construct implements IAlarmSource {
       memorySize: props.memorySize,
       tracing: props.tracing,
       logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
       description: `Switchyard consumer ${props.consumerName} (${this.messageTypes.join(', ')})`,
       environment: { ...(props.environment ?? {}), [CONSUMER_NAME_VARIABLE]: props.consumerName },
     });

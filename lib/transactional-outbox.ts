@@ -5,7 +5,7 @@
  */
 
 import * as path from 'node:path';
-import { Annotations, Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, type RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -46,6 +46,7 @@ import {
   DEFAULT_MEMORY_SIZE,
   DEFAULT_RUNTIME,
   deadLetterQueueProps,
+  removalPolicyOf,
 } from './defaults';
 import { Problems } from './validation';
 
@@ -96,6 +97,11 @@ export interface TransactionalOutboxProps {
   readonly pollingInterval?: Duration;
   /** Polling: partitions of the sparse index writers spread over. @default 4 */
   readonly pollingBuckets?: number;
+  /**
+   * Removal policy of the relay's log group.
+   * @default - the `switchyard:removalPolicy` context, else RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 const DEFAULT_RETRY_ATTEMPTS = 10;
@@ -162,7 +168,10 @@ export class TransactionalOutbox extends Construct implements IAlarmSource {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Role of the outbox relay of ${this.node.path}`,
     });
-    const logGroup = new logs.LogGroup(this, 'RelayLogGroup', { retention: DEFAULT_LOG_RETENTION });
+    const logGroup = new logs.LogGroup(this, 'RelayLogGroup', {
+      retention: DEFAULT_LOG_RETENTION,
+      removalPolicy: removalPolicyOf(this, props.removalPolicy),
+    });
     logGroup.grantWrite(this.relayRole);
     this.relayFunction = new nodejs.NodejsFunction(this, 'Relay', {
       entry: path.join(
@@ -517,13 +526,29 @@ export class TransactionalOutbox extends Construct implements IAlarmSource {
       } else if (range && range !== wantRange) {
         problems.add(`table ${table.node.path} has sort key "${range}"; pass sortKeyName: '${range}'.`);
       }
+      const ttl = (table.node.defaultChild as dynamodb.CfnTable).timeToLiveSpecification as
+        | dynamodb.CfnTable.TimeToLiveSpecificationProperty
+        | undefined;
+      if (!ttl || ttl.attributeName !== OutboxAttributes.EXPIRES_AT || ttl.enabled === false) {
+        problems.add(
+          `table ${table.node.path} has no TTL on "${OutboxAttributes.EXPIRES_AT}", but the outbox writes items that must expire there ` +
+            "(the relay's attempt counters, the poller's leases, published outbox items); without it they pile up. " +
+            `Create the table with timeToLiveAttribute: '${OutboxAttributes.EXPIRES_AT}'.`,
+        );
+      }
       if (this.relay === 'polling' && !hasIndex(table, POLLING_INDEX_NAME)) {
         problems.add(
           `relay 'polling' needs the sparse index "${POLLING_INDEX_NAME}" on table ${table.node.path}; ` +
             'add it with TransactionalOutbox.addPollingIndex(table) before creating the outbox.',
         );
       }
-    } else if (this.relay === 'polling') {
+    } else {
+      Annotations.of(this).addWarningV2(
+        'switchyard:outbox-ttl-unchecked',
+        `Imported table: make sure its TTL attribute is "${OutboxAttributes.EXPIRES_AT}", or the relay's attempt counters and leases pile up.`,
+      );
+    }
+    if (!(table instanceof dynamodb.Table) && this.relay === 'polling') {
       Annotations.of(this).addWarningV2(
         'switchyard:outbox-polling-index-unchecked',
         `Imported table: make sure it has the sparse index "${POLLING_INDEX_NAME}" (unpublished/pollKey, strings).`,

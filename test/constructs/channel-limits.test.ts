@@ -61,7 +61,7 @@ describe('channel message size limits', () => {
     big.bindProducer(producer(stack, 'BigProducer'));
     small.bindProducer(producer(stack, 'SmallProducer'));
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'small', MaximumMessageSize: 65_536 });
+    template.hasResourceProperties('AWS::SQS::Queue', { MaximumMessageSize: 65_536 });
     expect(environmentOf(template, /^BigProducer/).SWITCHYARD_CHANNEL_BIG_MAX_MESSAGE_BYTES).toBe('1048576');
     expect(environmentOf(template, /^SmallProducer/).SWITCHYARD_CHANNEL_SMALL_MAX_MESSAGE_BYTES).toBe(
       '65536',
