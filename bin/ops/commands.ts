@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { createProducer } from '../../lambdas/producer';
 import type { Output } from '../../local/commands/shared';
 import { consoleProgress, type Progress } from '../../local/workload/progress';
+import { costCommand } from './cost/command';
 import { type DeadLetter, peek } from './dead-letters';
 import { OperationError } from './errors';
 import { replayOutbox } from './outbox-replay';
@@ -353,6 +354,23 @@ export function registerOperationCommands(
       .option('--manual', "receive-send-delete even where SQS's message move task would apply")
       .option('--rate <n>', 'move task: most messages per second', positive),
   ).action(async (queue: string, options) => done(await dlqRedrive(queue, options, ctx)));
+  const amount = (value: string) => {
+    const n = Number(value); // accepts 1e6
+    if (!Number.isFinite(n) || n <= 0) throw new OperationError(`"${value}" is not a positive number.`);
+    return n;
+  };
+  program
+    .command('cost')
+    .description(
+      'monthly cost per channel, consumer and outbox of the synthesized app, beside the Powertools way',
+    )
+    .option('--messages <n>', 'messages per month through each part (default 1e6)', amount)
+    .option('--payload-bytes <n>', 'payload size (default 1024)', amount)
+    .option('--ms-per-message <n>', 'handler time per message (default 10)', amount)
+    .option('--ms-per-invocation <n>', 'fixed time per invocation (default 20)', amount)
+    .option('--app-dir <dir>', 'directory with cdk.json', process.cwd())
+    .option('--assembly <dir>', 'use this synthesized cloud assembly (cdk.out)')
+    .action(async (options) => done(await costCommand(options, output)));
   const outbox = program.command('outbox').description('operate transactional outboxes');
   withTargetOptions(
     outbox
