@@ -14,6 +14,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RetryBackoffEnvironment } from '../lambdas/consumer/retry-backoff';
 import type { MessageDefinition } from '../lambdas/core/definition';
 import { Headers } from '../lambdas/core/headers';
 import {
@@ -158,6 +159,21 @@ export interface MessageConsumerProps {
    * @default - the `switchyard:removalPolicy` context, else RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Retry with backoff: a failed message returns after a jittered delay that doubles with each
+   * receive (`base`, 2x, 4x ... up to `max`) instead of after the queue's visibility timeout, and
+   * still moves to the DLQ after `maxReceiveCount` receives. FIFO groups wait, in order.
+   * @default - no backoff: failed messages return after the visibility timeout
+   */
+  readonly retryBackoff?: RetryBackoff;
+}
+
+/** Delays of retry with backoff. */
+export interface RetryBackoff {
+  /** Delay of the first retry (at least 1 second). */
+  readonly base: Duration;
+  /** Longest delay (at most 12 hours, SQS's visibility limit). */
+  readonly max: Duration;
 }
 
 /**
@@ -242,7 +258,16 @@ export class MessageConsumer extends Construct implements IAlarmSource {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       description: `Switchyard consumer ${props.consumerName} (${this.messageTypes.join(', ')})`,
-      environment: { ...(props.environment ?? {}), [CONSUMER_NAME_VARIABLE]: props.consumerName },
+      environment: {
+        ...(props.environment ?? {}),
+        [CONSUMER_NAME_VARIABLE]: props.consumerName,
+        ...(props.retryBackoff
+          ? {
+              [RetryBackoffEnvironment.BASE_SECONDS]: String(props.retryBackoff.base.toSeconds()),
+              [RetryBackoffEnvironment.MAX_SECONDS]: String(props.retryBackoff.max.toSeconds()),
+            }
+          : {}),
+      },
     });
     this.handler = this.service.function;
     this.eventSource = new sources.SqsEventSource(this.queue, {
@@ -377,6 +402,16 @@ export class MessageConsumer extends Construct implements IAlarmSource {
     this.validateTopology(problems, props);
     this.validateTimeouts(problems, props, timeout);
     this.validateEventSource(problems, props);
+    const backoff = props.retryBackoff;
+    if (backoff && !Token.isUnresolved(backoff.base) && !Token.isUnresolved(backoff.max)) {
+      const base = backoff.base.toSeconds();
+      const max = backoff.max.toSeconds();
+      if (base < 1 || max < base || max > 43_200) {
+        problems.add(
+          `retryBackoff is base ${base} s, max ${max} s; it needs 1 s <= base <= max <= 43,200 s (12 hours, SQS's visibility limit), e.g. { base: Duration.seconds(30), max: Duration.minutes(15) }.`,
+        );
+      }
+    }
     problems.throwIfAny();
   }
 
