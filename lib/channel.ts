@@ -8,7 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct, IConstruct } from 'constructs';
 import type { MessageDefinition } from '../lambdas/core/definition';
-import { channelMaxMessageBytesVariable } from '../lambdas/producer/channel-limits';
+import { channelLimitVariable } from '../lambdas/producer/limits';
 import { channelEnvironmentVariable } from '../lambdas/producer/port';
 import { SwitchyardConfigurationError } from './validation';
 
@@ -134,7 +134,7 @@ export function bindChannel(channel: IChannel, fn: lambda.Function, grant: iam.G
 export function channelEnvironment(channel: IChannel): Record<string, string> {
   const variables: Record<string, string> = { [channel.environmentVariable]: channel.address };
   if (channel.maxMessageBytes !== undefined) {
-    variables[channelMaxMessageBytesVariable(channel.channelName)] = String(channel.maxMessageBytes);
+    variables[channelLimitVariable(channel.channelName)] = String(channel.maxMessageBytes);
   }
   return variables;
 }

@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { MessageDefinition } from '../lambdas/core/definition';
-import { SQS_DEFAULT_MAX_MESSAGE_BYTES } from '../lambdas/producer/channel-limits';
+import { SQS_MAX_MESSAGE_BYTES as SQS_DEFAULT_MAX_MESSAGE_BYTES } from '../lambdas/producer/limits';
 import { type AlarmThresholds, anyAboveZeroAlarm, type IAlarmSource } from './alarms';
 import {
   bindChannel,

@@ -11,7 +11,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { MessageDefinition } from '../lambdas/core/definition';
-import { LARGE_MAX_MESSAGE_BYTES, SNS_DEFAULT_MAX_MESSAGE_BYTES } from '../lambdas/producer/channel-limits';
+import {
+  LARGEST_MESSAGE_BYTES as LARGE_MAX_MESSAGE_BYTES,
+  SNS_DEFAULT_MAX_MESSAGE_BYTES,
+} from '../lambdas/producer/limits';
 import { type AlarmThresholds, anyAboveZeroAlarm, type IAlarmSource } from './alarms';
 import {
   bindChannel,

@@ -124,15 +124,15 @@ describe('producer: SQS point-to-point', () => {
     expect(handled.map((m) => m.id).sort()).toEqual(messages.map((m) => m.id).sort());
   });
 
-  it('splits a batch by the 256 KiB request limit, not only by 10 entries', async () => {
+  it("splits a batch by the queue's 1 MiB request limit, not only by 10 entries", async () => {
     const queueUrl = await createQueue('p2p-big');
-    // ~100 KiB each: two fit in one request, a third would not.
+    // ~300 KB each: three fit in one 1 MiB request, a fourth would not.
     const messages = Array.from({ length: 5 }, (_, i) =>
-      NoteAdded.create({ text: `${i}`.padEnd(100_000, 'x') }),
+      NoteAdded.create({ text: `${i}`.padEnd(300_000, 'x') }),
     );
     const result = await producer.sendBatch(queueUrl, messages);
     expect(result.failed).toEqual([]);
-    expect(result.requests).toBe(3);
+    expect(result.requests).toBe(2);
     const received = await receiveAll(sqs, queueUrl, 5);
     expect(received.map((m) => JSON.parse(m.Body!).text.slice(0, 1)).sort()).toEqual([
       '0',
@@ -207,13 +207,15 @@ describe('producer: SQS point-to-point', () => {
     expect(out.Messages ?? []).toEqual([]);
   });
 
-  it('fails a message over 256 KiB at send time with its type and size, single and batch', async () => {
+  it('fails a message over the queue limit of 1 MiB at send time with its type and size, single and batch', async () => {
     const queueUrl = await createQueue('p2p-limit');
-    const huge = NoteAdded.create({ text: 'x'.repeat(262_144) });
+    const huge = NoteAdded.create({ text: 'x'.repeat(1_048_576) });
     await expect(producer.send(queueUrl, huge)).rejects.toThrow(MessageLimitError);
-    await expect(producer.send(queueUrl, huge)).rejects.toThrow(/NoteAdded .* is 26\d{4} bytes/);
+    await expect(producer.send(queueUrl, huge)).rejects.toThrow(
+      /NoteAdded .* is 1048\d{3} bytes.*at most 1048576/,
+    );
     await expect(producer.sendBatch(queueUrl, [NoteAdded.create({ text: 'ok' }), huge])).rejects.toThrow(
-      /NoteAdded .* is 26\d{4} bytes/,
+      /NoteAdded .* is 1048\d{3} bytes/,
     );
     // Nothing of the batch went out: the check runs before the first request.
     const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }));

@@ -33,5 +33,8 @@ export const MESSAGE_KIND_VALUES: readonly MessageKind[] = Object.values(Message
 /** SNS and SQS both cap a message at 10 message attributes. */
 export const MAX_MESSAGE_ATTRIBUTES = 10;
 
-/** SNS and SQS both cap a message (body + attribute names, types and values) at 256 KiB. */
+/**
+ * The smallest size limit of a channel (body + attribute names, types and values): SNS topics by
+ * default. SQS queues and topics with a raised MaximumMessageSize take up to 1 MiB (producer/limits.ts).
+ */
 export const MAX_MESSAGE_BYTES = 262_144;

@@ -21,8 +21,11 @@ export interface WireMessage {
 
 const ATTRIBUTE_NAME = /^(?!\.)(?!.*\.\.)(?!.*\.$)[A-Za-z0-9_.-]{1,256}$/;
 
-/** Encodes a message for SNS Publish / SQS SendMessage and checks the service limits. */
-export function toWire(message: Message): WireMessage {
+/**
+ * Encodes a message for SNS Publish / SQS SendMessage and checks the service limits. `maxBytes` is
+ * the channel's limit (producer/limits.ts knows it per channel); 256 KiB, the smallest, by default.
+ */
+export function toWire(message: Message, maxBytes: number = MAX_MESSAGE_BYTES): WireMessage {
   const body = JSON.stringify(message.payload ?? null);
   const names = Object.keys(message.headers);
   if (names.length > MAX_MESSAGE_ATTRIBUTES) {
@@ -49,10 +52,10 @@ export function toWire(message: Message): WireMessage {
     attributes[name] = { DataType: 'String', StringValue: value };
     sizeBytes += Buffer.byteLength(name, 'utf8') + 'String'.length + Buffer.byteLength(value, 'utf8');
   }
-  if (sizeBytes > MAX_MESSAGE_BYTES) {
+  if (sizeBytes > maxBytes) {
     throw new MessageLimitError(
-      `Message ${message.type} (${message.id}) is ${sizeBytes} bytes with its attributes; SNS and SQS accept at most ` +
-        `${MAX_MESSAGE_BYTES} bytes (256 KiB). Store the large part elsewhere (for example S3) and send a reference.`,
+      `Message ${message.type} (${message.id}) is ${sizeBytes} bytes with its attributes; its channel accepts at most ` +
+        `${maxBytes} bytes (${Math.floor(maxBytes / 1024)} KiB). Store the large part elsewhere (for example S3) and send a reference.`,
     );
   }
   return { body, attributes, sizeBytes };

@@ -103,15 +103,19 @@ export function marker<P>(handler: MessageHandler<P>, options: MarkerOptions = {
       if (errorName(error) !== 'ConditionalCheckFailedException')
         rethrowDynamoError(error, 'PutItem (marker)');
       const old = (error as { Item?: Record<string, AttributeValue> }).Item;
-      if (old?.status?.S === MarkerStatus.COMPLETED) {
-        throw new DuplicateMessageError(context.consumerName, message.id);
+      // Our own claim: the first PutItem was applied, its response lost, and the SDK's retry met it.
+      const ownClaim = old?.status?.S === MarkerStatus.IN_PROGRESS && old.owner?.S === owner;
+      if (!ownClaim) {
+        if (old?.status?.S === MarkerStatus.COMPLETED) {
+          throw new DuplicateMessageError(context.consumerName, message.id);
+        }
+        throw new RetryableDeduplicationError(
+          `Message ${message.id} is being processed by another delivery of consumer ${context.consumerName} ` +
+            `(lease until ${new Date(Number(old?.leaseUntil?.N ?? now)).toISOString()}); it will be redelivered.`,
+          'InProgress',
+          error,
+        );
       }
-      throw new RetryableDeduplicationError(
-        `Message ${message.id} is being processed by another delivery of consumer ${context.consumerName} ` +
-          `(lease until ${new Date(Number(old?.leaseUntil?.N ?? now)).toISOString()}); it will be redelivered.`,
-        'InProgress',
-        error,
-      );
     }
 
     try {

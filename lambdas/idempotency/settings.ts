@@ -3,6 +3,7 @@
  * the sorting of DynamoDB errors into "retry later" and the rest.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isRetryableError } from '../core/error-classification';
 import { PROCESSED_MESSAGES_TABLE_ENV, PROCESSED_MESSAGES_TTL_ENV } from './environment';
 import { DeduplicationConfigurationError, RetryableDeduplicationError } from './errors';
 
@@ -82,11 +83,12 @@ export function errorName(error: unknown): string {
 
 /**
  * Rethrows DynamoDB throttling/conflict errors as `RetryableDeduplicationError` (so the record fails
- * and is redelivered) and anything else unchanged.
+ * and is redelivered) and anything else unchanged. Throttles, transient and server errors are told
+ * by the SDK's own classification; the names add DynamoDB's transaction conflicts.
  */
 export function rethrowDynamoError(error: unknown, what: string): never {
   const name = errorName(error);
-  if (RETRYABLE_NAMES.has(name) || (error as { $retryable?: unknown })?.$retryable) {
+  if (RETRYABLE_NAMES.has(name) || isRetryableError(error)) {
     throw new RetryableDeduplicationError(
       `${what} failed with ${name}; the message is left for redelivery. ` +
         'If this persists, check the table capacity and hot keys.',

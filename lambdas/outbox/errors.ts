@@ -31,3 +31,18 @@ export class OutboxRecordError extends SwitchyardError {
     this.name = 'OutboxRecordError';
   }
 }
+
+/**
+ * A commit that could never be stored or published: a message SNS/SQS would reject (size with
+ * attributes, more than 10 attributes, FIFO group or deduplication id), or more than DynamoDB takes
+ * (100 items or 4 MB per transaction, 400 KB per item). Thrown by commit() before anything is written.
+ */
+export class OutboxLimitError extends OutboxUsageError {
+  constructor(
+    message: string,
+    readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'OutboxLimitError';
+  }
+}

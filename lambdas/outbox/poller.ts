@@ -18,8 +18,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '../consumer/types';
 import { timestampOf } from '../core/message';
-import { toWire } from '../core/wire';
 import { channelRef, type MessageProducer } from '../producer/port';
+import { unsendableReason as sendCheckFailure } from '../producer/send-checks';
 import {
   deserializeEntry,
   type KeyAttributes,
@@ -53,7 +53,7 @@ export interface PollingPublisherOptions {
   /** Seconds an item lives after publication before TTL removes it. @default 86400 */
   readonly publishedRetentionSeconds?: number;
   readonly logger?: Logger;
-  /** Identifies this poller in leases. @default - a random id */
+  /** Identifies this poller in leases; each poll() adds its own suffix. @default - a random id */
   readonly owner?: string;
   /**
    * Where the poll's metric line (CloudWatch embedded metric format) goes.
@@ -94,37 +94,64 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
   const db = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}));
   const sqs = options.sqs ?? new SQSClient({});
   const logger = options.logger ?? consoleLogger;
-  const owner = options.owner ?? randomUUID();
+  const pollerId = options.owner ?? randomUUID();
   const leaseMs = options.leaseMs ?? 30_000;
   const { partitionKey, sortKey } = options.keyAttributes;
   if (!sortKey)
     throw new Error('The polling publisher needs a table with a sort key (outbox items are pk + sequence).');
 
+  const bucketTotal = Math.max(1, options.buckets ?? 4);
+  // Where the last poll stopped in each bucket, and which bucket it started with: every poll starts
+  // one bucket further and each bucket resumes after the aggregates it handed out last time, so a
+  // backlog (or an aggregate that keeps failing) at the front of one bucket starves nobody.
+  const cursors = new Map<number, Record<string, unknown>>();
+  let firstBucket = 0;
+
+  /** Adds up to `limit` aggregates of bucket `b` not yet in `found`, resuming at its cursor. */
+  const collect = async (b: number, limit: number, found: Set<string>): Promise<void> => {
+    let added = 0;
+    let start = cursors.get(b);
+    let wrapped = start === undefined;
+    for (;;) {
+      const page = await db.send(
+        new QueryCommand({
+          TableName: options.table,
+          IndexName: POLLING_INDEX_NAME,
+          KeyConditionExpression: '#u = :b',
+          ExpressionAttributeNames: { '#u': OutboxAttributes.UNPUBLISHED },
+          ExpressionAttributeValues: { ':b': `B${b}` },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const pk = item[partitionKey];
+        if (typeof pk !== 'string' || !pk.startsWith(OUTBOX_PK_PREFIX)) continue;
+        const aggregateId = pk.slice(OUTBOX_PK_PREFIX.length);
+        if (found.has(aggregateId)) continue;
+        found.add(aggregateId);
+        added += 1;
+        if (added >= limit) {
+          cursors.set(b, item);
+          return;
+        }
+      }
+      start = page.LastEvaluatedKey;
+      if (start) continue;
+      cursors.delete(b);
+      if (wrapped) return;
+      wrapped = true; // from the cursor to the end; now the part before it
+    }
+  };
+
   const findAggregates = async (): Promise<string[]> => {
     const found = new Set<string>();
     const max = options.maxAggregates ?? 200;
-    for (let b = 0; b < (options.buckets ?? 4) && found.size < max; b += 1) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await db.send(
-          new QueryCommand({
-            TableName: options.table,
-            IndexName: POLLING_INDEX_NAME,
-            KeyConditionExpression: '#u = :b',
-            ExpressionAttributeNames: { '#u': OutboxAttributes.UNPUBLISHED },
-            ExpressionAttributeValues: { ':b': `B${b}` },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const pk = item[partitionKey];
-          if (typeof pk === 'string' && pk.startsWith(OUTBOX_PK_PREFIX))
-            found.add(pk.slice(OUTBOX_PK_PREFIX.length));
-          if (found.size >= max) break;
-        }
-        start = page.LastEvaluatedKey;
-      } while (start && found.size < max);
-    }
+    const share = Math.max(1, Math.ceil(max / bucketTotal));
+    const order = Array.from({ length: bucketTotal }, (_, i) => (firstBucket + i) % bucketTotal);
+    firstBucket = (firstBucket + 1) % bucketTotal;
+    // A fair share per bucket first, then whatever room is left from any bucket.
+    for (const b of order) if (found.size < max) await collect(b, Math.min(share, max - found.size), found);
+    for (const b of order) if (found.size < max) await collect(b, max - found.size, found);
     return [...found];
   };
 
@@ -133,7 +160,8 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
     [sortKey]: 'LEASE',
   });
 
-  const claim = async (aggregateId: string): Promise<boolean> => {
+  // A lease held by an earlier poll of this same poller is not ours: each poll() has its own owner.
+  const claim = async (aggregateId: string, owner: string): Promise<boolean> => {
     const now = Date.now();
     try {
       await db.send(
@@ -145,9 +173,9 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
             leaseUntil: now + leaseMs,
             expiresAt: Math.floor(now / 1000) + 3600,
           },
-          ConditionExpression: 'attribute_not_exists(#pk) OR leaseUntil < :now OR #owner = :me',
-          ExpressionAttributeNames: { '#pk': partitionKey, '#owner': 'owner' },
-          ExpressionAttributeValues: { ':now': now, ':me': owner },
+          ConditionExpression: 'attribute_not_exists(#pk) OR leaseUntil < :now',
+          ExpressionAttributeNames: { '#pk': partitionKey },
+          ExpressionAttributeValues: { ':now': now },
         }),
       );
       return true;
@@ -157,7 +185,31 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
     }
   };
 
-  const release = async (aggregateId: string): Promise<void> => {
+  /**
+   * Fencing before every publish request: extends the lease only if this poll still holds it. False
+   * when it ran out and another poller may have taken the aggregate over: publish nothing more.
+   */
+  const renew = async (aggregateId: string, owner: string): Promise<boolean> => {
+    const now = Date.now();
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: options.table,
+          Key: leaseKey(aggregateId),
+          UpdateExpression: 'SET leaseUntil = :until',
+          ConditionExpression: '#owner = :me AND leaseUntil >= :now',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':me': owner, ':now': now, ':until': now + leaseMs },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  };
+
+  const release = async (aggregateId: string, owner: string): Promise<void> => {
     try {
       await db.send(
         new DeleteCommand({
@@ -276,19 +328,21 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
     return park;
   };
 
-  /** Publishes in order; returns the tally and the creation time of the first item left unpublished. */
+  /** Publishes in order; also returns the creation time of the first item left unpublished. */
   const publishAggregate = async (
     aggregateId: string,
+    owner: string,
     remainingMs: () => number,
   ): Promise<{
     published: number;
     requests: number;
     failed: number;
     parked: number;
+    lostLease: boolean;
     oldestLeftAt?: number;
   }> => {
     const rows = await unpublished(aggregateId);
-    const tally = await publishRows(rows, remainingMs);
+    const tally = await publishRows(rows, aggregateId, owner, remainingMs);
     // Items go out in order and a failure stops the aggregate, so the first left is rows[published].
     const left = rows[tally.published];
     return { ...tally, oldestLeftAt: left ? timestampOf(left.entry.message) : undefined };
@@ -296,14 +350,18 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
 
   const publishRows = async (
     rows: OutboxRow[],
+    aggregateId: string,
+    owner: string,
     remainingMs: () => number,
-  ): Promise<{ published: number; requests: number; failed: number; parked: number }> => {
-    const claimedAt = Date.now();
-    const tally = { published: 0, requests: 0, failed: 0, parked: 0 };
+  ): Promise<{ published: number; requests: number; failed: number; parked: number; lostLease: boolean }> => {
+    const tally = { published: 0, requests: 0, failed: 0, parked: 0, lostLease: false };
     let i = 0;
     while (i < rows.length) {
-      // Leave a margin: past the lease another poller may take the aggregate over.
-      if (Date.now() - claimedAt > leaseMs * 0.8 || remainingMs() < 5_000) break;
+      if (remainingMs() < 5_000) break;
+      if (!(await renew(aggregateId, owner))) {
+        tally.lostLease = true;
+        break;
+      }
       const destination = rows[i]!.entry.destination;
       const chunk: OutboxRow[] = [];
       while (i < rows.length && chunk.length < 10 && rows[i]!.entry.destination === destination)
@@ -341,31 +399,40 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
 
   return {
     async poll(remainingMs = () => Number.POSITIVE_INFINITY): Promise<PollOutcome> {
+      const owner = `${pollerId}:${randomUUID()}`;
       const aggregates = await findAggregates();
       const outcome = { published: 0, requests: 0, aggregates: 0, leased: 0, failed: 0, parked: 0 };
       let oldestLeftAt = Number.POSITIVE_INFINITY;
       let next = 0;
+      let failure: { error: unknown } | undefined;
       const worker = async (): Promise<void> => {
-        while (next < aggregates.length && remainingMs() > 5_000) {
+        while (next < aggregates.length && remainingMs() > 5_000 && !failure) {
           const aggregateId = aggregates[next++]!;
-          if (!(await claim(aggregateId))) {
+          if (!(await claim(aggregateId, owner))) {
             outcome.leased += 1;
             continue;
           }
           try {
-            const tally = await publishAggregate(aggregateId, remainingMs);
+            const tally = await publishAggregate(aggregateId, owner, remainingMs);
             outcome.aggregates += 1;
             outcome.published += tally.published;
             outcome.requests += tally.requests;
             outcome.failed += tally.failed;
             outcome.parked += tally.parked;
             if (tally.oldestLeftAt !== undefined) oldestLeftAt = Math.min(oldestLeftAt, tally.oldestLeftAt);
+            if (tally.lostLease)
+              logger.warn('outbox lease lost; another poller may go on', { owner, aggregateId });
+          } catch (error) {
+            failure ??= { error };
           } finally {
-            await release(aggregateId);
+            await release(aggregateId, owner);
           }
         }
       };
+      // Every worker finishes (and releases its lease) before poll() settles, even when one failed:
+      // no worker outlives the invocation and keeps publishing while the next one starts.
       await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
+      if (failure) throw failure.error;
       const now = Date.now();
       const oldestUnpublishedAgeSeconds = Number.isFinite(oldestLeftAt) ? (now - oldestLeftAt) / 1000 : 0;
       logger.info('outbox poll done', { owner, ...outcome, oldestUnpublishedAgeSeconds });
@@ -382,12 +449,12 @@ function isSendable(entry: OutboxEntry): boolean {
   return unsendableReason(entry) === '';
 }
 
+/** Why SNS/SQS would reject the entry (bad destination, size, attributes, FIFO ids), or ''. */
 function unsendableReason(entry: OutboxEntry): string {
   try {
     channelRef(entry.destination);
-    toWire(entry.message);
-    return '';
   } catch (error) {
     return (error as Error).message;
   }
+  return sendCheckFailure(entry.destination, entry.message) ?? '';
 }

@@ -6,8 +6,8 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Logger } from '../consumer/types';
 import { partitionKeyOf } from '../core/message';
-import { toWire } from '../core/wire';
 import { channelRef, isFifoAddress, type MessageProducer } from '../producer/port';
+import { unsendableReason } from '../producer/send-checks';
 import type { FailureParking } from './failures';
 import type { OutboxEntry } from './layout';
 import { parseStreamRecord } from './stream';
@@ -153,7 +153,8 @@ async function publishInOrder(
   producer: MessageProducer,
   fail: (index: number, reason: string, permanent: boolean) => void,
 ): Promise<{ published: number; requests: number }> {
-  const blocked = new Set<string>();
+  // Partition key -> the record whose message failed first; later messages of the key wait behind it.
+  const blocked = new Map<string, number>();
   let published = 0;
   let requests = 0;
   let channel: ReturnType<typeof channelRef>;
@@ -174,19 +175,28 @@ async function publishInOrder(
     const deferred: Pending[] = [];
     for (const next of remaining) {
       const key = keyOf(next);
-      if (blocked.has(key)) {
-        fail(next.recordIndex, `held back behind an earlier failed message of partition key ${key}`, false);
+      const blocker = blocked.get(key);
+      if (blocker !== undefined) {
+        // Held back by its own record: the record's fate is that of the failed message (a permanent
+        // failure still lets the record be parked, with this message in it). Held back by an earlier
+        // record: it is retried once that one is published or parked.
+        fail(
+          next.recordIndex,
+          `held back behind an earlier failed message of partition key ${key}`,
+          blocker === next.recordIndex,
+        );
         continue;
       }
       if (chunk.length >= batchSize || (onePerKey && inChunk.has(key))) {
         deferred.push(next);
         continue;
       }
-      try {
-        toWire(next.entry.message); // a message over the limits fails alone, not its whole request
-      } catch (error) {
-        blocked.add(key);
-        fail(next.recordIndex, `message ${next.entry.message.id}: ${(error as Error).message}`, true);
+      // A message SNS/SQS would reject (size, attributes, FIFO group or dedup id) fails alone and
+      // for good, not its whole request; its record is parked with the reason once attempts run out.
+      const unsendable = unsendableReason(destination, next.entry.message, channel.maxMessageBytes);
+      if (unsendable !== undefined) {
+        blocked.set(key, next.recordIndex);
+        fail(next.recordIndex, `message ${next.entry.message.id}: ${unsendable}`, true);
         continue;
       }
       chunk.push(next);
@@ -204,7 +214,7 @@ async function publishInOrder(
     for (const p of chunk) {
       const failed = failedIds.get(p.entry.message.id);
       if (!failed) continue;
-      blocked.add(keyOf(p));
+      blocked.set(keyOf(p), p.recordIndex);
       fail(
         p.recordIndex,
         `message ${failed.id} to ${destination}: ${failed.code} ${failed.message}`,

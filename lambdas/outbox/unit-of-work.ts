@@ -11,7 +11,9 @@
  * write is conditional on the value read, so concurrent writers conflict (OutboxConflictError)
  * instead of interleaving. Message ids are fixed at staging time: they are the ids consumers see.
  */
+import { randomUUID } from 'node:crypto';
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   DynamoDBClient,
   TransactionCanceledException,
@@ -20,7 +22,9 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } 
 import { ConfigurationError } from '../core/errors';
 import type { Message } from '../core/message';
 import type { ChannelRef } from '../producer/port';
-import { OutboxConflictError, OutboxUsageError } from './errors';
+import { unsendableReason } from '../producer/send-checks';
+import { OutboxConflictError, OutboxLimitError, OutboxUsageError } from './errors';
+import { itemSizeBytes, MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS } from './item-size';
 import {
   bucketCount,
   bucketOf,
@@ -94,7 +98,13 @@ interface StagedPut {
 }
 
 const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
-const TRANSACTION_LIMIT = 100;
+const TRANSACTION_LIMIT = MAX_TRANSACTION_ITEMS;
+/**
+ * Id of the commit that last wrote the aggregate item. When a write's response is lost and the SDK
+ * retries it, the retry's condition fails on the first attempt's own write; this id tells that
+ * apart from a concurrent writer (who would leave a different id).
+ */
+const COMMIT_ID = '_outboxCommit';
 
 let defaultClient: DynamoDBDocumentClient | undefined;
 
@@ -212,6 +222,7 @@ export class UnitOfWork {
         `Unit of work stages ${this.messages.length} messages; at most ${max} per commit (raise maxMessages up to ${TRANSACTION_LIMIT - 1 - this.puts.length}).`,
       );
     }
+    this.checkMessages(aggregate);
     this.committed = true;
     const { expected, previous } = await this.readSequence(aggregate);
     const entries: OutboxEntry[] = this.messages.map(({ message, destination }, i) => ({
@@ -221,17 +232,26 @@ export class UnitOfWork {
       message: withPartitionKey(message, aggregate.aggregateId),
     }));
     const sequence = expected + entries.length;
-    const item: Record<string, unknown> = { ...aggregate.item, [OutboxAttributes.SEQUENCE]: sequence };
+    const commitId = randomUUID();
+    const item: Record<string, unknown> = {
+      ...aggregate.item,
+      [OutboxAttributes.SEQUENCE]: sequence,
+      [COMMIT_ID]: commitId,
+    };
     if (this.mode === 'in-item') {
       const keep = Math.max(0, this.options.keepPrevious ?? 0);
       const kept = keep > 0 ? previous.slice(-keep) : [];
       item[OutboxAttributes.IN_ITEM] = [...kept, ...entries.map(serializeEntry)];
     }
+    const outboxItems = this.mode === 'outbox-items' ? entries.map((entry) => this.outboxItem(entry)) : [];
+    this.checkItemLimits(aggregate, item, outboxItems);
+    // A first commit may find `_outboxSeq: 0` (a commit without messages): still a first commit.
     const condition =
       expected === 0
         ? {
-            ConditionExpression: 'attribute_not_exists(#seq)',
+            ConditionExpression: 'attribute_not_exists(#seq) OR #seq = :zero',
             ExpressionAttributeNames: { '#seq': OutboxAttributes.SEQUENCE },
+            ExpressionAttributeValues: { ':zero': 0 },
           }
         : {
             ConditionExpression: '#seq = :expected',
@@ -245,6 +265,7 @@ export class UnitOfWork {
             TableName: this.table,
             Item: item,
             ReturnConsumedCapacity: 'TOTAL',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             ...condition,
           }),
         );
@@ -256,12 +277,21 @@ export class UnitOfWork {
           writeCapacityUnits: result.ConsumedCapacity?.CapacityUnits ?? 0,
         };
       }
-      const outboxItems = this.mode === 'outbox-items' ? entries.map((entry) => this.outboxItem(entry)) : [];
       const result = await this.client.send(
         new TransactWriteCommand({
           ReturnConsumedCapacity: 'TOTAL',
+          // The SDK resends the same token when it retries (it would generate one itself; the commit
+          // id makes it traceable): DynamoDB answers the first attempt's outcome, it does not re-run.
+          ClientRequestToken: commitId,
           TransactItems: [
-            { Put: { TableName: this.table, Item: item, ...condition } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: item,
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+                ...condition,
+              },
+            },
             ...this.puts.map((put) => ({
               Put: {
                 TableName: this.table,
@@ -291,7 +321,76 @@ export class UnitOfWork {
         writeCapacityUnits: units,
       };
     } catch (error) {
+      if (ownWriteFound(error, commitId)) {
+        // The first attempt was applied and its response lost; the SDK's retry met our own write.
+        return {
+          aggregateId: aggregate.aggregateId,
+          sequence,
+          entries,
+          writeRequests: 1,
+          writeCapacityUnits: 0,
+        };
+      }
       throw this.translate(error, aggregate, expected);
+    }
+  }
+
+  /** Every staged message must be publishable as it will be published (partition key included). */
+  private checkMessages(aggregate: AggregateChange): void {
+    for (const { message, destination } of this.messages) {
+      const published = withPartitionKey(message, aggregate.aggregateId);
+      const reason = unsendableReason(destination, published);
+      if (reason !== undefined) {
+        throw new OutboxLimitError(
+          `Commit of aggregate "${aggregate.aggregateId}" refused, nothing was stored: message ${message.type} ` +
+            `(${message.id}) to ${destination} could never be published. ${reason}`,
+        );
+      }
+    }
+  }
+
+  /** DynamoDB's limits, checked before the write so the caller gets a reason rather than a ValidationException. */
+  private checkItemLimits(
+    aggregate: AggregateChange,
+    item: Record<string, unknown>,
+    outboxItems: readonly Record<string, unknown>[],
+  ): void {
+    const refuse = (what: string): never => {
+      throw new OutboxLimitError(
+        `Commit of aggregate "${aggregate.aggregateId}" refused, nothing was stored: ${what}`,
+      );
+    };
+    const items = [
+      { label: 'the aggregate item', item },
+      ...this.puts.map((put, i) => ({ label: `put() item ${i + 1}`, item: put.item })),
+      ...outboxItems.map((outboxItem, i) => ({
+        label: `the outbox item of message ${i + 1}`,
+        item: outboxItem,
+      })),
+    ];
+    if (items.length > 1 && items.length > MAX_TRANSACTION_ITEMS) {
+      refuse(
+        `it writes ${items.length} items in one transaction; DynamoDB takes at most ${MAX_TRANSACTION_ITEMS}. ` +
+          'Stage fewer messages or put() items per command.',
+      );
+    }
+    let total = 0;
+    for (const { label, item: written } of items) {
+      const size = itemSizeBytes(written);
+      total += size;
+      if (size > MAX_ITEM_BYTES) {
+        refuse(
+          `${label} is ${size} bytes; DynamoDB items hold at most ${MAX_ITEM_BYTES} bytes (400 KB)` +
+            (this.mode === 'in-item' && written === item
+              ? ', and in in-item mode the aggregate item carries its messages. Use outbox-items mode or smaller messages.'
+              : '. Store the large part elsewhere (for example S3) and stage a reference.'),
+        );
+      }
+    }
+    if (items.length > 1 && total > MAX_TRANSACTION_BYTES) {
+      refuse(
+        `its items take ${total} bytes; one DynamoDB transaction takes at most ${MAX_TRANSACTION_BYTES} bytes (4 MB).`,
+      );
     }
   }
 
@@ -376,4 +475,12 @@ export class UnitOfWork {
     if (this.committed)
       throw new OutboxUsageError('This unit of work was already committed; create a new one per command.');
   }
+}
+
+/** True when a failed condition met the item this very commit wrote (same commit id). */
+function ownWriteFound(error: unknown, commitId: string): boolean {
+  let old: Record<string, AttributeValue> | undefined;
+  if (error instanceof ConditionalCheckFailedException) old = error.Item;
+  else if (error instanceof TransactionCanceledException) old = error.CancellationReasons?.[0]?.Item;
+  return old?.[COMMIT_ID]?.S === commitId;
 }

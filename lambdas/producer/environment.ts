@@ -1,9 +1,11 @@
 /** Reads the address of a channel bound to this function from its environment. */
 import { ConfigurationError } from '../core/errors';
+import { channelLimitVariable, parseMaxMessageBytes } from './limits';
 import { type ChannelRef, channelEnvironmentVariable, channelRef } from './port';
 
 /**
- * The channel named `channelName`, from `SWITCHYARD_CHANNEL_<NAME>` (a topic ARN or queue URL).
+ * The channel named `channelName`, from `SWITCHYARD_CHANNEL_<NAME>` (a topic ARN or queue URL), with
+ * its size limit from `SWITCHYARD_CHANNEL_<NAME>_MAX_MESSAGE_BYTES` when the channel raised it.
  * Throws ConfigurationError naming the variable when it is missing or holds something else.
  *
  * @example
@@ -23,8 +25,12 @@ export function channelFromEnvironment(
         `${variable} and grants publish/send), or set ${variable} to the topic ARN or queue URL.`,
     );
   }
+  const limitVariable = channelLimitVariable(channelName);
+  const limit = env[limitVariable];
+  const maxMessageBytes = limit ? parseMaxMessageBytes(limit, limitVariable) : undefined;
   try {
-    return channelRef(address);
+    const channel = channelRef(address);
+    return maxMessageBytes === undefined ? channel : { ...channel, maxMessageBytes };
   } catch (error) {
     throw new ConfigurationError(
       `Environment variable ${variable} of channel "${channelName}" holds "${address}", which is neither an SNS ` +

@@ -6,8 +6,8 @@ import type { Message } from '../core/message';
 
 /** Where a message goes: a publish-subscribe channel (SNS topic) or a point-to-point channel (SQS queue). */
 export type ChannelRef =
-  | { readonly type: 'publish-subscribe'; readonly topicArn: string }
-  | { readonly type: 'point-to-point'; readonly queueUrl: string };
+  | { readonly type: 'publish-subscribe'; readonly topicArn: string; readonly maxMessageBytes?: number }
+  | { readonly type: 'point-to-point'; readonly queueUrl: string; readonly maxMessageBytes?: number };
 
 export interface SendResult {
   /** The Switchyard message id. */
@@ -38,11 +38,11 @@ export interface BatchResult {
 export interface MessageProducer {
   /** Publishes one message to a publish-subscribe channel (SNS topic ARN). */
   publish(topicArn: string, message: Message): Promise<SendResult>;
-  /** Publishes many messages with PublishBatch, chunked by the 10-entry and 256 KiB limits. */
+  /** Publishes many messages with PublishBatch, in requests of at most 10 entries and the channel's size limit. */
   publishBatch(topicArn: string, messages: readonly Message[]): Promise<BatchResult>;
   /** Sends one message to a point-to-point channel (SQS queue URL). */
   send(queueUrl: string, message: Message): Promise<SendResult>;
-  /** Sends many messages with SendMessageBatch, chunked by the 10-entry and 256 KiB limits. */
+  /** Sends many messages with SendMessageBatch, in requests of at most 10 entries and the channel's size limit. */
   sendBatch(queueUrl: string, messages: readonly Message[]): Promise<BatchResult>;
   /** Publishes or sends, by the kind of channel. */
   dispatch(channel: ChannelRef, messages: readonly Message[]): Promise<BatchResult>;

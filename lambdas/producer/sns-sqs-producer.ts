@@ -5,7 +5,6 @@
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Message } from '../core/message';
-import { toWire } from '../core/wire';
 import {
   type ChunkOutcome,
   entryId,
@@ -14,15 +13,19 @@ import {
   type RetryOptions,
   sendInBatches,
 } from './batch';
-import { fifoFields } from './fifo';
+import { maxMessageBytesOf } from './limits';
 import type { BatchResult, ChannelRef, MessageProducer, SendResult } from './port';
+import { checkSendable } from './send-checks';
 
 export interface ProducerOptions {
   /** @default - a client shared by the module (one per Lambda execution environment) */
   readonly sns?: SNSClient;
   /** @default - a client shared by the module */
   readonly sqs?: SQSClient;
-  /** Requests per batch chunk, first try included, when the service reports failed entries. @default 3 */
+  /**
+   * Requests per message, first try included, when the service reports its entry failed or the
+   * request fails after the SDK's own retries with a retryable error (throttling, transient). @default 3
+   */
   readonly maxAttempts?: number;
   /** Scale of the jittered exponential backoff between those requests. @default 50 */
   readonly baseDelayMs?: number;
@@ -56,41 +59,47 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     baseDelayMs: Math.max(0, options.baseDelayMs ?? 50),
   };
 
-  const prepare = (address: string, messages: readonly Message[]): PreparedEntry[] =>
+  // Every message is checked before the first request: a batch with a message the channel can never
+  // take fails whole, before anything is sent, with an error saying what to fix.
+  const prepare = (address: string, messages: readonly Message[], maxBytes: number): PreparedEntry[] =>
     messages.map((message, index) => {
-      fifoFields(address, message); // fail the whole batch before any request, like toWire does
-      return { index, message, wire: toWire(message) };
+      const { wire, fifo } = checkSendable(address, message, maxBytes);
+      return { index, message, wire, groupId: fifo.MessageGroupId };
     });
 
   const publish = async (topicArn: string, message: Message): Promise<SendResult> => {
-    const wire = toWire(message);
+    const { wire, fifo } = checkSendable(topicArn, message);
     const out = await sns().send(
       new PublishCommand({
         TopicArn: topicArn,
         Message: wire.body,
         MessageAttributes: wire.attributes,
-        ...fifoFields(topicArn, message),
+        ...fifo,
       }),
     );
     return { id: message.id, providerMessageId: out.MessageId, sequenceNumber: out.SequenceNumber };
   };
 
   const send = async (queueUrl: string, message: Message): Promise<SendResult> => {
-    const wire = toWire(message);
+    const { wire, fifo } = checkSendable(queueUrl, message);
     const out = await sqs().send(
       new SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: wire.body,
         MessageAttributes: wire.attributes,
-        ...fifoFields(queueUrl, message),
+        ...fifo,
       }),
     );
     return { id: message.id, providerMessageId: out.MessageId, sequenceNumber: out.SequenceNumber };
   };
 
-  const publishBatch = async (topicArn: string, messages: readonly Message[]): Promise<BatchResult> =>
+  const publishBatch = async (
+    topicArn: string,
+    messages: readonly Message[],
+    maxBytes = maxMessageBytesOf(topicArn),
+  ): Promise<BatchResult> =>
     sendInBatches(
-      prepare(topicArn, messages),
+      prepare(topicArn, messages, maxBytes),
       async (entries): Promise<ChunkOutcome> => {
         const out = await sns().send(
           new PublishBatchCommand({
@@ -99,18 +108,25 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
               Id: entryId(e.index),
               Message: e.wire.body,
               MessageAttributes: e.wire.attributes,
-              ...fifoFields(topicArn, e.message),
+              ...(e.groupId === undefined
+                ? {}
+                : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
             })),
           }),
         );
         return toOutcome(out.Successful, out.Failed);
       },
       retry,
+      { maxBatchBytes: maxBytes },
     );
 
-  const sendBatch = async (queueUrl: string, messages: readonly Message[]): Promise<BatchResult> =>
+  const sendBatch = async (
+    queueUrl: string,
+    messages: readonly Message[],
+    maxBytes = maxMessageBytesOf(queueUrl),
+  ): Promise<BatchResult> =>
     sendInBatches(
-      prepare(queueUrl, messages),
+      prepare(queueUrl, messages, maxBytes),
       async (entries): Promise<ChunkOutcome> => {
         const out = await sqs().send(
           new SendMessageBatchCommand({
@@ -119,24 +135,35 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
               Id: entryId(e.index),
               MessageBody: e.wire.body,
               MessageAttributes: e.wire.attributes,
-              ...fifoFields(queueUrl, e.message),
+              ...(e.groupId === undefined
+                ? {}
+                : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
             })),
           }),
         );
         return toOutcome(out.Successful, out.Failed);
       },
       retry,
+      { maxBatchBytes: maxBytes },
     );
 
   return {
     publish,
     send,
-    publishBatch,
-    sendBatch,
+    publishBatch: (topicArn, messages) => publishBatch(topicArn, messages),
+    sendBatch: (queueUrl, messages) => sendBatch(queueUrl, messages),
     dispatch(channel: ChannelRef, messages: readonly Message[]): Promise<BatchResult> {
       return channel.type === 'publish-subscribe'
-        ? publishBatch(channel.topicArn, messages)
-        : sendBatch(channel.queueUrl, messages);
+        ? publishBatch(
+            channel.topicArn,
+            messages,
+            channel.maxMessageBytes ?? maxMessageBytesOf(channel.topicArn),
+          )
+        : sendBatch(
+            channel.queueUrl,
+            messages,
+            channel.maxMessageBytes ?? maxMessageBytesOf(channel.queueUrl),
+          );
     },
   };
 }

@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { channelMaxMessageBytesFromEnvironment } from '../../lambdas/producer/channel-limits';
+import { maxMessageBytesOf } from '../../lambdas/producer/limits';
 import { PointToPointChannel, PublishSubscribeChannel, TransactionalOutbox } from '../../lib';
 
 const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -38,7 +38,13 @@ describe('channel message size limits', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { MaximumMessageSize: 1_048_576 });
     const env = environmentOf(template, /^Producer/);
     expect(env.SWITCHYARD_CHANNEL_DOCUMENTS_MAX_MESSAGE_BYTES).toBe('1048576');
-    expect(channelMaxMessageBytesFromEnvironment('documents', env)).toBe(1_048_576);
+    // The producer's pre-send check (lambdas/producer/limits.ts) reads the limit of the bound address.
+    const topicArn = 'arn:aws:sns:us-east-1:123456789012:documents';
+    const deployed = {
+      SWITCHYARD_CHANNEL_DOCUMENTS: topicArn,
+      SWITCHYARD_CHANNEL_DOCUMENTS_MAX_MESSAGE_BYTES: env.SWITCHYARD_CHANNEL_DOCUMENTS_MAX_MESSAGE_BYTES,
+    };
+    expect(maxMessageBytesOf(topicArn, deployed)).toBe(1_048_576);
     expect(channel.largeMessages).toBe(true);
   });
 
