@@ -6,6 +6,12 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The example imports the package by its public entry points, as a user's app does; map them to
+  // the sources (tsconfig.json \`paths\` does the same for tsc and esbuild).
+  moduleNameMapper: {
+    '^switchyard-aws/cdk$': '<rootDir>/lib/index.ts',
+    '^switchyard-aws/runtime$': '<rootDir>/lambdas/index.ts',
+  },
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

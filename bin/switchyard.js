@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The package's `bin` entry: runs the TypeScript CLI through ts-node (transpile only: fast start,
-// type errors are `npm run build`'s job).
+// The repository's development launcher (`npm run switchyard -- <command>`): runs the TypeScript CLI
+// through ts-node (transpile only: fast start, type errors are `npm run build`'s job). The installed
+// package's `switchyard` bin is the compiled dist/bin/cli.js instead, with no ts-node at run time.
 require('ts-node').register({
   transpileOnly: true,
   files: false,

@@ -7,14 +7,6 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { Channels, ConsumerNames, TableVariables } from '../lambdas/example/channels';
-import {
-  CreateTicket,
-  OrderApproved,
-  OrderCreated,
-  TicketAccepted,
-  TicketCreated,
-} from '../lambdas/example/messages';
 import {
   BackboneMonitoring,
   createTopicKey,
@@ -24,9 +16,11 @@ import {
   PublishSubscribeChannel,
   ServiceFunction,
   TransactionalOutbox,
-} from '../lib';
+} from 'switchyard-aws/cdk';
+import { Channels, ConsumerNames, TableVariables } from './domain/channels';
+import { CreateTicket, OrderApproved, OrderCreated, TicketAccepted, TicketCreated } from './domain/messages';
 
-const FUNCTIONS = path.join(__dirname, '..', 'lambdas', 'functions');
+const FUNCTIONS = path.join(__dirname, 'functions');
 const entry = (name: string) => path.join(FUNCTIONS, `${name}.ts`);
 
 export class FoodDeliveryStack extends Stack {

@@ -182,7 +182,7 @@ export interface RetryBackoff {
  * @example
  * const history = new MessageConsumer(this, 'OrderHistory', {
  *   consumerName: 'order-history',
- *   entry: 'lambdas/functions/order-history.ts',
+ *   entry: 'example/functions/order-history.ts',
  *   handles: [OrderCreated, OrderApproved],
  *   subscribeTo: [orderEvents],
  *   ordered: true,

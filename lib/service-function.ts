@@ -20,7 +20,7 @@ import {
 import { suppressFunctionFindings } from './nag';
 
 export interface ServiceFunctionProps {
-  /** Path of the TypeScript entry file, e.g. `lambdas/functions/kitchen.ts`. */
+  /** Path of the TypeScript entry file, e.g. `example/functions/kitchen.ts`. */
   readonly entry: string;
   /**
    * Exported handler name.
@@ -78,7 +78,7 @@ export interface ServiceFunctionProps {
  * A least-privilege Lambda function with Switchyard's defaults.
  *
  * @example
- * const placeOrder = new ServiceFunction(this, 'PlaceOrder', { entry: 'lambdas/functions/place-order.ts' });
+ * const placeOrder = new ServiceFunction(this, 'PlaceOrder', { entry: 'example/functions/place-order.ts' });
  * orders.grantReadWriteData(placeOrder.function);
  */
 export class ServiceFunction extends Construct {

@@ -4,7 +4,6 @@
  * publisher), its failure queue, and the grants to write the outbox and publish to its channels.
  */
 
-import * as path from 'node:path';
 import { Annotations, Duration, type RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -48,6 +47,7 @@ import {
   deadLetterQueueProps,
   removalPolicyOf,
 } from './defaults';
+import { productFunctionEntry } from './product-function-entry';
 import { Problems } from './validation';
 
 /** A channel given as a bare topic or queue (for channels not made with Switchyard's constructs). */
@@ -174,13 +174,7 @@ export class TransactionalOutbox extends Construct implements IAlarmSource {
     });
     logGroup.grantWrite(this.relayRole);
     this.relayFunction = new nodejs.NodejsFunction(this, 'Relay', {
-      entry: path.join(
-        __dirname,
-        '..',
-        'lambdas',
-        'functions',
-        this.relay === 'polling' ? 'outbox-poller.ts' : 'outbox-relay.ts',
-      ),
+      entry: productFunctionEntry(this.relay === 'polling' ? 'outbox-poller' : 'outbox-relay'),
       handler: 'handler',
       description: `Switchyard outbox ${this.relay} relay of ${this.node.path}`,
       runtime: DEFAULT_RUNTIME,

@@ -10,6 +10,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDbLocal } from './dynamodb-local';
@@ -43,6 +44,11 @@ export interface LocalCloudOptions {
   /** Function log lines (prefixed with the function name). @default - kept in InvokeResult.logs only */
   readonly functionLog?: (line: string) => void;
   /**
+   * Event source mapping lines: failed receives and stream reads, discards, renewed iterators.
+   * @default - silent; errors still reach mappingReports()
+   */
+  readonly eventSourceLog?: (line: string) => void;
+  /**
    * Most instances (worker threads) per function, unless its ReservedConcurrentExecutions says
    * otherwise. Each instance loads the function's code and SDK, so a small number keeps a
    * laptop responsive. @default 4
@@ -64,6 +70,8 @@ export interface MappingReport {
   readonly source: string;
   readonly observer: ObservedInvoker;
   readonly stats: Record<string, number>;
+  /** Errors the mapping met talking to its source (`N x message`), latest last. */
+  readonly errors: readonly string[];
 }
 
 export class LocalCloud {
@@ -77,10 +85,11 @@ export class LocalCloud {
     readonly region: string,
     readonly stacks: readonly DeployedStack[],
     readonly inventory: Inventory,
-    readonly clients: DeployClients & { streams: DynamoDBStreamsClient },
+    readonly clients: DeployClients & { streams: DynamoDBStreamsClient; s3: S3Client },
     private readonly emulators: { stop(): Promise<void> }[],
     private readonly functionLog?: (line: string) => void,
     private readonly functionConcurrency = 4,
+    private readonly eventSourceLog?: (line: string) => void,
   ) {}
 
   /** Synthesizes, starts the emulators (unless `endpoints`), deploys and runs the app. */
@@ -125,6 +134,8 @@ export class LocalCloud {
       sns: new SNSClient({ endpoint: endpoints.snsSqs, region, credentials }),
       dynamodb: new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials }),
       streams: new DynamoDBStreamsClient({ endpoint: endpoints.dynamodb, region, credentials }),
+      // S3 OnFailure destinations of stream mappings: fauxqs (or LocalStack's edge) serves S3 too.
+      s3: new S3Client({ endpoint: endpoints.snsSqs, region, credentials, forcePathStyle: true }),
     };
     const inventory = emptyInventory();
     const exports = new Map<string, unknown>();
@@ -146,6 +157,8 @@ export class LocalCloud {
       clients,
       emulators,
       options.functionLog,
+      options.functionConcurrency,
+      options.eventSourceLog,
     );
     if (options.runEventSources ?? true) cloud.startEventSources(log);
     return cloud;
@@ -196,6 +209,7 @@ export class LocalCloud {
       source: r.definition.kind === 'sqs' ? r.definition.config.queueArn : r.definition.config.streamArn,
       observer: r.observer,
       stats: Object.fromEntries(Object.entries(r.source.stats())) as Record<string, number>,
+      errors: r.source.errors(),
     }));
   }
 
@@ -241,14 +255,32 @@ export class LocalCloud {
       for (const definition of stack.mappings) {
         const invoker: Invoker = this.host(definition.config.functionName);
         const observer = new ObservedInvoker(invoker, definition.logicalId);
+        const sourceOptions = { log: this.eventSourceLog };
         const source =
           definition.kind === 'sqs'
-            ? new SqsEventSource(definition.config, observer, this.clients.sqs)
-            : new StreamEventSource(definition.config, observer, {
-                streams: this.clients.streams,
-                sqs: this.clients.sqs,
-                sns: this.clients.sns,
-              });
+            ? new SqsEventSource(
+                {
+                  ...definition.config,
+                  // A function of another stack: its timeout is known only now (checked as at deploy).
+                  functionTimeoutSeconds:
+                    definition.config.functionTimeoutSeconds ??
+                    this.functions().find((f) => f.name === definition.config.functionName)?.timeoutSeconds,
+                },
+                observer,
+                this.clients.sqs,
+                sourceOptions,
+              )
+            : new StreamEventSource(
+                definition.config,
+                observer,
+                {
+                  streams: this.clients.streams,
+                  sqs: this.clients.sqs,
+                  sns: this.clients.sns,
+                  s3: this.clients.s3,
+                },
+                sourceOptions,
+              );
         source.start();
         this.running.push({ definition, observer, source });
       }

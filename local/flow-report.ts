@@ -33,6 +33,8 @@ export interface ConsumerFlow {
   readonly stats: Record<string, number>;
   /** Why records failed (a retried record counts per failure). */
   readonly failureReasons: ReadonlyMap<string, number>;
+  /** Errors the mapping met reading its source (`N x message`): a mapping that reads nothing says why. */
+  readonly errors: readonly string[];
 }
 
 export interface DeadLetterFlow {
@@ -183,6 +185,7 @@ export async function collectFlowReport(cloud: LocalCloud): Promise<FlowReport> 
     failedRecords: m.observer.failedRecords,
     stats: m.stats,
     failureReasons: m.observer.failureReasons(),
+    errors: m.errors,
   }));
   const onFailureArns = new Set(
     cloud.stacks.flatMap((s) =>
@@ -220,6 +223,7 @@ export function formatFlowReport(report: FlowReport): string[] {
       `  ${c.functionName.padEnd(48)} ${c.source.padEnd(48)} ${String(c.delivered).padStart(9)} ${String(c.failedRecords).padStart(7)}  ${stats}`,
     );
     for (const [reason, n] of c.failureReasons) lines.push(`      failed ${n} x ${reason.slice(0, 240)}`);
+    for (const error of c.errors) lines.push(`      event source error: ${error.slice(0, 300)}`);
   }
   lines.push('', 'Dead-letter queues:');
   if (report.deadLetters.length === 0) lines.push('  (the app has none)');

@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { awsFifoStoreClass, type FauxqsQueueClass, type FauxqsStoreClass } from './fauxqs-fifo';
+import { type HookableApp, keepTraceHeaders } from './fauxqs-trace-header';
 import { freePort, LOOPBACK } from './ports';
 
 export interface SnsSqsEmulator {
@@ -20,7 +22,11 @@ const importEsm = new Function('specifier', 'return import(specifier)') as <T>(
 
 interface FauxqsModule {
   // Without `host`, queue URLs use the request's host (127.0.0.1:port), which the SDK can reach.
-  buildApp(options: { logger?: boolean; defaultRegion?: string; stores?: { sqsStore: unknown } }): {
+  buildApp(options: {
+    logger?: boolean;
+    defaultRegion?: string;
+    stores?: { sqsStore: unknown };
+  }): HookableApp & {
     listen(options: { port: number; host: string }): Promise<string>;
     close(): Promise<void>;
   };
@@ -31,17 +37,19 @@ interface FauxqsModule {
  * http://sqs.<region>.localhost:<port>/..., which does not resolve here; and an SDK client configured
  * only through AWS_ENDPOINT_URL_SQS (every local function) sends to the queue URL's host. A store
  * with no host names queues after the request's Host (127.0.0.1:<port>), which resolves. SqsStore
- * is not exported, so it is loaded from the pinned package's file.
+ * is not exported, so it is loaded from the pinned package's file. Its queues hand out FIFO
+ * messages as SQS does (several of one group per receive): see fauxqs-fifo.ts.
  */
 async function resolvableSqsStore(): Promise<unknown> {
   const root = (require.resolve.paths('fauxqs') ?? [])
     .map((dir) => join(dir, 'fauxqs'))
     .find((dir) => existsSync(join(dir, 'dist', 'sqs', 'sqsStore.js')));
   if (!root) return undefined;
-  const { SqsStore } = await importEsm<{ SqsStore: new () => { host?: string } }>(
+  const { SqsStore, SqsQueue } = await importEsm<{ SqsStore: FauxqsStoreClass; SqsQueue: FauxqsQueueClass }>(
     pathToFileURL(join(root, 'dist', 'sqs', 'sqsStore.js')).href,
   );
-  const store = new SqsStore();
+  const AwsFifoStore = awsFifoStoreClass(SqsStore, SqsQueue);
+  const store = new AwsFifoStore() as InstanceType<FauxqsStoreClass> & { host?: string };
   store.host = undefined;
   return store;
 }
@@ -55,6 +63,8 @@ export async function startSnsSqs(options: { port?: number; region?: string } = 
     ...(sqsStore ? { stores: { sqsStore } } : {}),
     defaultRegion: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
   });
+  // fauxqs drops AWSTraceHeader; keep it, as SQS does (see fauxqs-trace-header.ts).
+  if (sqsStore) keepTraceHeaders(app, sqsStore as Parameters<typeof keepTraceHeaders>[1]);
   await app.listen({ port, host: LOOPBACK });
   return { endpoint: `http://${LOOPBACK}:${port}`, port, stop: () => app.close() };
 }

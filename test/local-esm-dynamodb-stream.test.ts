@@ -451,11 +451,20 @@ describe('StreamEventSource', () => {
     expect(
       () =>
         new StreamEventSource(
+          { ...base, onFailure: { destinationArn: 'arn:aws:lambda:us-east-1:0:function:f' } },
+          invoker,
+          clients,
+        ),
+    ).toThrow(/neither an SQS queue, an SNS topic nor an S3 bucket ARN/);
+    // An S3 bucket is a valid destination (AWS accepts it), but it needs an S3 client to write to.
+    expect(
+      () =>
+        new StreamEventSource(
           { ...base, onFailure: { destinationArn: 'arn:aws:s3:::bucket' } },
           invoker,
           clients,
         ),
-    ).toThrow(/neither an SQS queue nor an SNS topic/);
+    ).toThrow(/is an S3 bucket, but no S3 client was given/);
   });
 
   test('reads a parent shard to its end before its child', async () => {

@@ -196,4 +196,30 @@ describe('FunctionHost', () => {
     expect(() => new FunctionHost(spec('index'))).toThrow(/'<file>\.<export>'/);
     expect(() => new FunctionHost(spec('echo.handler', { timeoutSeconds: 0 }))).toThrow(/timeoutSeconds/);
   });
+
+  describe('init longer than the init limit (issue 14, item 6)', () => {
+    test('Lambda retries init within the invocation, bounded by the function timeout: the invocation succeeds', async () => {
+      // GIVEN an init of 1.5 s against an init limit of 0.5 s (standing in for 10 s) and a 5 s timeout
+      const lines: string[] = [];
+      const slow = host(spec('slow-init.handler', { environment: { SLOW_INIT_MS: '1500' } }), {
+        initTimeoutMs: 500,
+        log: (line) => lines.push(line),
+      });
+      // WHEN it is invoked cold
+      const result = await slow.invoke({});
+      // THEN the invocation succeeds after the retried init, and the log says what happened
+      expect(result).toMatchObject({ ok: true, response: { initialisedIn: 1500 } });
+      expect(lines.some((l) => /retrying init within the invocation/.test(l))).toBe(true);
+    });
+
+    test('a retried init that also passes the function timeout fails the invocation as a timeout', async () => {
+      const slow = host(
+        spec('slow-init.handler', { timeoutSeconds: 1, environment: { SLOW_INIT_MS: '2500' } }),
+        { initTimeoutMs: 500 },
+      );
+      const result = await slow.invoke({});
+      expect(result).toMatchObject({ ok: false, timedOut: true, error: { errorType: 'Sandbox.Timedout' } });
+      expect(result.error?.errorMessage).toMatch(/Task timed out after 1\.00 seconds \(during init/);
+    });
+  });
 });

@@ -286,7 +286,7 @@ export const suite: BenchSuite = {
   async run(context) {
     const requestCases = await measureRequests(context);
 
-    const entriesDir = join(context.root, 'lambdas', 'functions');
+    const entriesDir = join(context.root, 'example', 'functions');
     const outDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-bundles-'));
     let bundleCases: BundleCase[];
     let baseline: SampleSummary;
@@ -318,7 +318,7 @@ export const suite: BenchSuite = {
         ),
         emptyModuleLoad: baseline,
       },
-      tables: [requestTable(requestCases), bundleTable(bundleCases, baseline, 'lambdas/functions/')],
+      tables: [requestTable(requestCases), bundleTable(bundleCases, baseline, 'example/functions/')],
     };
   },
 };

@@ -39,7 +39,7 @@ export interface BundleFigures {
   readonly outfile: string;
 }
 
-/** `lambdas/functions/*.ts`, sorted; empty when the directory does not exist yet. */
+/** `example/functions/*.ts`, sorted; empty when the directory does not exist yet. */
 export function functionEntries(directory: string): string[] {
   if (!existsSync(directory)) return [];
   return readdirSync(directory)

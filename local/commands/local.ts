@@ -59,6 +59,7 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     noSynthCache: options.synthCache === false,
     log: output.out,
     functionLog: options.verbose ? output.err : undefined,
+    eventSourceLog: options.verbose ? output.err : undefined,
     functionConcurrency: options.functionConcurrency,
   });
   // Ctrl-C during the workload still stops the workers and emulators.

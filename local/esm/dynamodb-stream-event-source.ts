@@ -17,14 +17,17 @@ import {
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type InvokeResult, type Invoker, LOCAL_ACCOUNT_ID } from '../runtime/function-host';
 import { readBatchItemFailures } from './batch-response';
 import { MappingConfigError } from './errors';
 import { compileFilterPatterns } from './event-filter';
+import { EventSourceErrors } from './event-source-errors';
 import { invokeSafely } from './invoke-safely';
 import { type DiscardCondition, OnFailureDestination, type StreamInvocationRecord } from './on-failure';
+import { PayloadBudget } from './payload';
 import { type DynamoDbEventRecord, toDynamoDbEventRecord } from './stream-record';
 
 export interface StreamMappingConfig {
@@ -44,7 +47,9 @@ export interface StreamMappingConfig {
   maximumRecordAgeSeconds: number;
   bisectBatchOnFunctionError: boolean;
   reportBatchItemFailures: boolean;
-  onFailure?: { destinationArn: string; queueUrl?: string; topicArn?: string };
+  onFailure?: { destinationArn: string; queueUrl?: string; topicArn?: string; bucket?: string };
+  /** The mapping's UUID (part of an S3 OnFailure object key). @default 'local' */
+  mappingUuid?: string;
   /** FilterCriteria.Filters[].Pattern JSON strings; see event-filter.ts for the supported syntax. */
   filterPatterns?: string[];
   awsRegion: string;
@@ -67,6 +72,12 @@ export interface StreamMappingStats {
   /** Records given up on (sent to the OnFailure destination, or dropped when there is none). */
   recordsDiscarded: number;
   onFailureRecordsSent: number;
+  /** Shard iterators renewed from the checkpoint after ExpiredIterator/TrimmedDataAccess. */
+  iteratorRenewals: number;
+  /** Batches cut short so the invoke payload stays under 6 MB. */
+  payloadCutoffs: number;
+  /** Failed calls to the stream (DescribeStream, GetShardIterator, GetRecords); see errors(). */
+  errors: number;
 }
 
 export interface StreamEventSourceOptions {
@@ -163,7 +174,11 @@ export class StreamEventSource {
     bisections: 0,
     recordsDiscarded: 0,
     onFailureRecordsSent: 0,
+    iteratorRenewals: 0,
+    payloadCutoffs: 0,
+    errors: 0,
   };
+  private readonly problems = new EventSourceErrors();
   private readonly passesFilter: (record: unknown) => boolean;
   private readonly destination: OnFailureDestination | undefined;
   private readonly functionArn: string;
@@ -180,12 +195,19 @@ export class StreamEventSource {
   constructor(
     private readonly config: StreamMappingConfig,
     private readonly invoker: Invoker,
-    private readonly clients: { streams: DynamoDBStreamsClient; sqs: SQSClient; sns: SNSClient },
+    private readonly clients: {
+      streams: DynamoDBStreamsClient;
+      sqs: SQSClient;
+      sns: SNSClient;
+      s3?: S3Client;
+    },
     private readonly options: StreamEventSourceOptions = {},
   ) {
     validate(config);
     this.passesFilter = compileFilterPatterns(config.filterPatterns ?? []);
-    this.destination = config.onFailure ? new OnFailureDestination(config.onFailure, clients) : undefined;
+    this.destination = config.onFailure
+      ? new OnFailureDestination(config.onFailure, clients, config.mappingUuid)
+      : undefined;
     this.functionArn = `arn:aws:lambda:${config.awsRegion}:${LOCAL_ACCOUNT_ID}:function:${config.functionName}`;
     this.pollIntervalMs = config.pollIntervalMs ?? 250;
     this.readyPromise = new Promise((resolve) => {
@@ -220,7 +242,12 @@ export class StreamEventSource {
   }
 
   stats(): StreamMappingStats {
-    return { ...this.counters };
+    return { ...this.counters, errors: this.problems.count };
+  }
+
+  /** The latest event source errors (failed stream calls), newest last, with how often each occurred. */
+  errors(): readonly string[] {
+    return this.problems.summary();
   }
 
   /** Discovers shards and starts a reader for each once its parent is done. */
@@ -243,8 +270,8 @@ export class StreamEventSource {
           const position = initial ? this.config.startingPosition : 'TRIM_HORIZON';
           const iterator = await this.shardIterator(id, position);
           this.shardsStarted.add(id);
-          const reader = this.readShard(id, iterator).catch((error) => {
-            this.log(`shard ${id} reader stopped: ${(error as Error).message}`);
+          const reader = this.readShard(id, iterator, position).catch((error) => {
+            this.fail(`shard ${id} reader stopped: ${(error as Error).message}`);
           });
           this.processors.add(reader);
           void reader.finally(() => this.processors.delete(reader));
@@ -254,7 +281,7 @@ export class StreamEventSource {
           this.markReady();
         }
       } catch (error) {
-        if (this.running) this.log(`DescribeStream failed: ${(error as Error).message}; retrying`);
+        if (this.running) this.fail(`DescribeStream failed: ${(error as Error).message}; retrying`);
         await this.pause(ERROR_PAUSE_MS);
         continue;
       }
@@ -301,10 +328,18 @@ export class StreamEventSource {
   }
 
   /** Reads one shard to its end (if it closes), delivering batches in order. */
-  private async readShard(shardId: string, firstIterator: string | undefined): Promise<void> {
+  private async readShard(
+    shardId: string,
+    firstIterator: string | undefined,
+    position: ShardIteratorType,
+  ): Promise<void> {
     let iterator = firstIterator;
     const pending: PendingRecord[] = [];
+    /** The checkpoint: the last record read from this shard. */
     let lastSequence: string | undefined;
+    /** LATEST renewed from TRIM_HORIZON before any record was read: skip what predates the start. */
+    let notBeforeSeconds: number | undefined;
+    const startedSeconds = Math.floor(Date.now() / 60_000) * 60;
     let windowStart: number | undefined;
     const windowMs = this.config.maximumBatchingWindowSeconds * 1000;
     while (this.running) {
@@ -318,20 +353,38 @@ export class StreamEventSource {
           const now = Date.now();
           for (const raw of response.Records ?? []) {
             fetched += 1;
-            this.counters.recordsRead += 1;
             const record = toDynamoDbEventRecord(raw, this.config.streamArn, this.config.awsRegion);
             lastSequence = record.dynamodb.SequenceNumber;
+            if (
+              notBeforeSeconds !== undefined &&
+              record.dynamodb.ApproximateCreationDateTime < notBeforeSeconds
+            )
+              continue;
+            this.counters.recordsRead += 1;
             if (this.passesFilter(record)) pending.push({ record, arrivalMs: arrivalOf(raw, now) });
             else this.counters.recordsFiltered += 1;
           }
         } catch (error) {
           if (!this.running) break;
-          if ((error as Error).name === 'ExpiredIteratorException') {
-            iterator = lastSequence
-              ? await this.shardIterator(shardId, 'AFTER_SEQUENCE_NUMBER', lastSequence)
-              : await this.shardIterator(shardId, 'TRIM_HORIZON');
+          const name = (error as Error).name;
+          if (name === 'ExpiredIteratorException' || name === 'TrimmedDataAccessException') {
+            // As the Lambda service does: a new iterator from the checkpoint. DynamoDB Local numbers
+            // records with one counter for all tables, so an iterator taken on an empty stream is
+            // "trimmed" as soon as another table is written (issue 9).
+            try {
+              const renewed = await this.renewIterator(shardId, lastSequence, position);
+              iterator = renewed.iterator;
+              if (renewed.skipBeforeStart) notBeforeSeconds ??= startedSeconds;
+              this.counters.iteratorRenewals += 1;
+              this.log(`${name} on ${shardId}: iterator renewed from ${lastSequence ?? renewed.from}`);
+            } catch (renewError) {
+              this.fail(
+                `renewing the iterator of ${shardId} failed: ${(renewError as Error).message}; retrying`,
+              );
+              await this.pause(ERROR_PAUSE_MS);
+            }
           } else {
-            this.log(`GetRecords on ${shardId} failed: ${(error as Error).message}; retrying`);
+            this.fail(`GetRecords on ${shardId} failed: ${name}: ${(error as Error).message}; retrying`);
             await this.pause(ERROR_PAUSE_MS);
           }
           continue;
@@ -349,12 +402,56 @@ export class StreamEventSource {
         if (fetched === 0) await this.pause(Math.min(this.pollIntervalMs, windowLeft));
         continue;
       }
-      const batch = pending.splice(0, this.config.batchSize);
+      const batch = pending.splice(0, this.batchLength(pending));
       windowStart = pending.length > 0 ? Date.now() : undefined;
       await this.deliver(shardId, batch);
     }
     // A shard that was read to its end lets its children start; a stopped one does not.
     if (this.running) this.shardsDone.add(shardId);
+  }
+
+  /**
+   * A new iterator after the old one expired or was trimmed: right after the checkpoint; with no
+   * checkpoint, from the trim horizon (for LATEST, records older than the mapping's start minute
+   * are then skipped: a duplicate of a record from that minute is preferred to a lost one).
+   */
+  private async renewIterator(
+    shardId: string,
+    checkpoint: string | undefined,
+    position: ShardIteratorType,
+  ): Promise<{ iterator: string | undefined; from: string; skipBeforeStart: boolean }> {
+    if (checkpoint) {
+      try {
+        return {
+          iterator: await this.shardIterator(shardId, 'AFTER_SEQUENCE_NUMBER', checkpoint),
+          from: checkpoint,
+          skipBeforeStart: false,
+        };
+      } catch (error) {
+        // The checkpoint itself is past the trim horizon: Lambda goes on from the oldest record.
+        if ((error as Error).name !== 'TrimmedDataAccessException') throw error;
+      }
+    }
+    return {
+      iterator: await this.shardIterator(shardId, 'TRIM_HORIZON'),
+      from: 'TRIM_HORIZON',
+      skipBeforeStart: !checkpoint && position === 'LATEST',
+    };
+  }
+
+  /** How many pending records the next batch takes: batch size, and under 6 MB of event. */
+  private batchLength(pending: PendingRecord[]): number {
+    const budget = new PayloadBudget();
+    const limit = Math.min(this.config.batchSize, pending.length);
+    for (let i = 0; i < limit; i += 1) {
+      const record = (pending[i] as PendingRecord).record;
+      if (!budget.fits(record, i)) {
+        this.counters.payloadCutoffs += 1;
+        return i;
+      }
+      budget.add(record);
+    }
+    return limit;
   }
 
   /** Invokes until the batch succeeds or is discarded; in order, blocking the shard meanwhile. */
@@ -472,7 +569,7 @@ export class StreamEventSource {
     }
     for (let attempt = 1; attempt <= 3; attempt += 1) {
       try {
-        await this.destination.send(invocationRecord);
+        await this.destination.send(invocationRecord, { Records: records });
         this.counters.onFailureRecordsSent += 1;
         this.log(`sent ${records.length} records ${range} (${condition}) to ${this.destination.arn}`);
         return;
@@ -498,6 +595,12 @@ export class StreamEventSource {
       const timer = setTimeout(wake, ms);
       this.sleepers.add(wake);
     });
+  }
+
+  /** An event source error: counted, kept for the report, and logged. */
+  private fail(line: string): void {
+    this.problems.add(line);
+    this.log(line);
   }
 
   private log(line: string): void {

@@ -1,21 +1,30 @@
 /**
- * Lambda event filtering (FilterCriteria.Filters[].Pattern), compiled once at mapping creation.
- * A record passes when it matches ANY of the patterns. Supported syntax (the common subset of
- * https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html):
- *   - nested objects that follow the record's structure;
- *   - value lists: exact strings, numbers, booleans and null (any element matching is enough,
- *     and a list-valued field matches when any of its elements matches);
- *   - `{"prefix": "s"}`, `{"suffix": "s"}`, `{"equals-ignore-case": "s"}`;
- *   - `{"anything-but": v | [v...] | {"prefix": "s"} | {"suffix": "s"}}`;
- *   - `{"numeric": [">", 0, "<=", 5]}` (operators =, <, <=, >, >=; numbers only);
- *   - `{"exists": true | false}`;
- *   - `{"$or": [pattern, pattern, ...]}` at any object level.
- * Anything else (`cidr`, `wildcard`, unknown keys) is rejected with FilterPatternError, so a
- * pattern never silently matches differently than it would in AWS.
+ * Lambda event filtering (FilterCriteria.Filters[].Pattern), compiled once at mapping creation,
+ * with the semantics of https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
+ * (the EventBridge pattern rules Lambda shares). A record passes when it matches ANY pattern.
+ *
+ * Matching follows the record's structure, and rules apply to LEAF values only (strings, numbers,
+ * booleans, null), as the DynamoDB filtering page documents: `{"Organizations":[{"exists":true}]}`
+ * never matches a list attribute, `{"Organizations":{"L":{"S":["Sales"]}}}` steps through the list.
+ * A pattern level meeting an array of objects matches when ONE element matches all of that
+ * level's fields (EventBridge's array consistency). A field whose value is an array of leaves
+ * matches when any element does. Duplicate keys in a pattern keep the last value (JSON.parse does
+ * exactly what the "Duplicate keys" section says).
+ *
+ * Supported rules: exact strings, numbers, booleans and null (`""` is Empty); `prefix`, `suffix`,
+ * `equals-ignore-case`; `anything-but` with a value, a list or prefix/suffix/equals-ignore-case;
+ * `numeric` (=, <, <=, >, >=; numbers only, so DynamoDB's `{"N":"5"}` strings never match, as its
+ * page says); `exists`; `$or`. Anything else (`cidr`, `wildcard`, unknown keys) is rejected with
+ * FilterPatternError, so a pattern never silently matches differently than it would in AWS.
+ *
+ * The data key (`body` for SQS, `dynamodb` for streams) follows the "Properly filtering" tables:
+ * a JSON pattern on a plain-string body (or the reverse) drops the message; a non-JSON pattern for
+ * `dynamodb` is refused at mapping creation.
  */
 import { FilterPatternError } from './errors';
 
-type Matcher = (value: unknown, present: boolean) => boolean;
+/** Tests the leaf values found at a field (empty when the field is absent or not a leaf). */
+type Matcher = (leaves: readonly unknown[]) => boolean;
 type ObjectMatcher = (value: unknown) => boolean;
 
 const NUMERIC_OPERATORS: Record<string, (a: number, b: number) => boolean> = {
@@ -38,9 +47,13 @@ function isScalar(value: unknown): value is string | number | boolean | null {
   return value === null || ['string', 'number', 'boolean'].includes(typeof value);
 }
 
-/** Applies a scalar test to a field value, element-wise when the field holds a list. */
-function anyElement(value: unknown, test: (v: unknown) => boolean): boolean {
-  return Array.isArray(value) ? value.some(test) : test(value);
+/** The leaf values of a field: itself when scalar, the scalar elements of (nested) arrays, else none. */
+export function leafValues(value: unknown): unknown[] {
+  if (value === undefined) return [];
+  if (isScalar(value)) return [value];
+  if (Array.isArray(value))
+    return value.flatMap((element) => (isPlainObject(element) ? [] : leafValues(element)));
+  return [];
 }
 
 function stringTest(path: string, operator: string, operand: unknown): (v: unknown) => boolean {
@@ -69,11 +82,11 @@ function compileAnythingBut(path: string, operand: unknown): Matcher {
       );
     }
     const test = stringTest(path, operator, inner);
-    return (value, present) => present && !anyElement(value, test);
+    return (leaves) => leaves.some((v) => typeof v === 'string' && !test(v));
   }
   const excluded = Array.isArray(operand) ? operand : [operand];
   if (!excluded.every(isScalar)) fail(path, `"anything-but" values must be strings, numbers or booleans`);
-  return (value, present) => present && !anyElement(value, (v) => excluded.includes(v as never));
+  return (leaves) => leaves.some((v) => !excluded.includes(v as never));
 }
 
 function compileNumeric(path: string, operand: unknown): Matcher {
@@ -95,12 +108,11 @@ function compileNumeric(path: string, operand: unknown): Matcher {
     }
     checks.push((n) => operator(n, bound));
   }
-  return (value, present) =>
-    present && anyElement(value, (v) => typeof v === 'number' && checks.every((c) => c(v)));
+  return (leaves) => leaves.some((v) => typeof v === 'number' && checks.every((c) => c(v)));
 }
 
 function compileRule(path: string, rule: unknown): Matcher {
-  if (isScalar(rule)) return (value, present) => present && anyElement(value, (v) => v === rule);
+  if (isScalar(rule)) return (leaves) => leaves.some((v) => v === rule);
   if (!isPlainObject(rule) || Object.keys(rule).length !== 1) {
     fail(path, `each list element must be a value or a one-key operator object, got ${JSON.stringify(rule)}`);
   }
@@ -111,11 +123,10 @@ function compileRule(path: string, rule: unknown): Matcher {
     case 'equals-ignore-case': {
       if (operator === 'prefix' && isPlainObject(operand) && 'equals-ignore-case' in operand) {
         const inner = String(operand['equals-ignore-case']).toLowerCase();
-        return (value, present) =>
-          present && anyElement(value, (v) => typeof v === 'string' && v.toLowerCase().startsWith(inner));
+        return (leaves) => leaves.some((v) => typeof v === 'string' && v.toLowerCase().startsWith(inner));
       }
       const test = stringTest(path, operator, operand);
-      return (value, present) => present && anyElement(value, test);
+      return (leaves) => leaves.some(test);
     }
     case 'anything-but':
       return compileAnythingBut(path, operand);
@@ -124,13 +135,21 @@ function compileRule(path: string, rule: unknown): Matcher {
     case 'exists':
       if (typeof operand !== 'boolean')
         fail(path, `"exists" needs true or false, got ${JSON.stringify(operand)}`);
-      return (_value, present) => present === operand;
+      // Leaf nodes only: an object or a list of objects at this path does not "exist" here.
+      return (leaves) => leaves.length > 0 === operand;
     default:
       fail(
         path,
         `operator "${operator}" is not supported locally (supported: prefix, suffix, equals-ignore-case, anything-but, numeric, exists, $or)`,
       );
   }
+}
+
+/** A nested pattern level meets an array of objects: one element must match the whole level. */
+function stepInto(nested: ObjectMatcher, field: unknown): boolean {
+  if (!Array.isArray(field)) return nested(field);
+  const objects = field.filter(isPlainObject);
+  return objects.length === 0 ? nested(undefined) : objects.some((element) => nested(element));
 }
 
 function compileObject(path: string, pattern: unknown): ObjectMatcher {
@@ -147,18 +166,70 @@ function compileObject(path: string, pattern: unknown): ObjectMatcher {
       if (sub.length === 0) fail(here, 'a value list must not be empty');
       const rules = sub.map((rule) => compileRule(here, rule));
       checks.push((value) => {
-        const present = isPlainObject(value) && key in value && value[key] !== undefined;
-        const field = present ? (value as Record<string, unknown>)[key] : undefined;
-        return rules.some((rule) => rule(field, present));
+        const leaves = leafValues(isPlainObject(value) ? value[key] : undefined);
+        return rules.some((rule) => rule(leaves));
       });
     } else if (isPlainObject(sub)) {
       const nested = compileObject(here, sub);
-      checks.push((value) => nested(isPlainObject(value) ? value[key] : undefined));
+      checks.push((value) => stepInto(nested, isPlainObject(value) ? value[key] : undefined));
     } else {
       fail(here, `values must be lists (e.g. ["INSERT"]) or nested objects, got ${JSON.stringify(sub)}`);
     }
   }
   return (value) => checks.every((check) => check(value));
+}
+
+/** Which field of the record holds the payload, and how the source encodes it. */
+export type FilterDataKey = 'dynamodb' | 'body';
+
+function parseJsonBody(body: unknown): { json: true; value: unknown } | { json: false } {
+  if (typeof body !== 'string') return { json: false };
+  try {
+    const value: unknown = JSON.parse(body);
+    // Only objects and arrays count as a JSON body; "42" or "\"x\"" are plain strings to filter on.
+    return typeof value === 'object' && value !== null ? { json: true, value } : { json: false };
+  } catch {
+    return { json: false };
+  }
+}
+
+/** One pattern, with the SQS rule for how `body` is read (JSON pattern vs plain-string pattern). */
+function compilePattern(text: string, index: number, dataKey: FilterDataKey): (record: unknown) => boolean {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new FilterPatternError(
+      `Filter pattern ${index + 1} is not valid JSON (${(error as Error).message}): ${text}`,
+    );
+  }
+  let matches: ObjectMatcher;
+  try {
+    matches = compileObject('', parsed);
+  } catch (error) {
+    if (error instanceof FilterPatternError) {
+      throw new FilterPatternError(`Filter pattern ${index + 1} (${text}): ${error.message}`);
+    }
+    throw error;
+  }
+  const data = isPlainObject(parsed) ? parsed[dataKey] : undefined;
+  if (dataKey === 'dynamodb') {
+    if (Array.isArray(data)) {
+      throw new FilterPatternError(
+        `Filter pattern ${index + 1} (${text}): the pattern for "dynamodb" must be a JSON object of keys ` +
+          '(e.g. {"dynamodb":{"Keys":{"id":{"S":["a"]}}}}), as Lambda requires; a value list is rejected.',
+      );
+    }
+    return matches;
+  }
+  if (data === undefined) return matches;
+  const wantsJsonBody = isPlainObject(data);
+  return (record) => {
+    const body = parseJsonBody(isPlainObject(record) ? record.body : undefined);
+    // A format mismatch between body and pattern drops the message, as the SQS table says.
+    if (wantsJsonBody !== body.json) return false;
+    return matches(body.json ? { ...(record as Record<string, unknown>), body: body.value } : record);
+  };
 }
 
 /**
@@ -169,25 +240,11 @@ function compileObject(path: string, pattern: unknown): ObjectMatcher {
  * const passes = compileFilterPatterns(['{"eventName":["INSERT"],"dynamodb":{"NewImage":{"status":{"S":["open"]}}}}']);
  * passes(record); // true for an INSERT whose new image has status "open"
  */
-export function compileFilterPatterns(patterns: readonly string[]): (record: unknown) => boolean {
-  const compiled = patterns.map((text, index) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new FilterPatternError(
-        `Filter pattern ${index + 1} is not valid JSON (${(error as Error).message}): ${text}`,
-      );
-    }
-    try {
-      return compileObject('', parsed);
-    } catch (error) {
-      if (error instanceof FilterPatternError) {
-        throw new FilterPatternError(`Filter pattern ${index + 1} (${text}): ${error.message}`);
-      }
-      throw error;
-    }
-  });
+export function compileFilterPatterns(
+  patterns: readonly string[],
+  dataKey: FilterDataKey = 'dynamodb',
+): (record: unknown) => boolean {
+  const compiled = patterns.map((text, index) => compilePattern(text, index, dataKey));
   if (compiled.length === 0) return () => true;
   return (record) => compiled.some((matches) => matches(record));
 }

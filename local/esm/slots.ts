@@ -1,9 +1,23 @@
-/** A counting semaphore: bounds how many batches of one mapping are in flight at once. */
+/**
+ * A counting semaphore whose limit can change while in use: bounds how many batches of one
+ * mapping are in flight, and lets the mapping back its concurrency off after function errors.
+ */
 export class Slots {
   private used = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(private limit: number) {}
+
+  /** The current limit. */
+  get capacity(): number {
+    return this.limit;
+  }
+
+  /** Changes the limit (at least 1); batches already in flight finish, new ones wait. */
+  setLimit(limit: number): void {
+    this.limit = Math.max(1, limit);
+    this.admit();
+  }
 
   /** Resolves once a slot is free; call `release()` when done with it. */
   acquire(): Promise<void> {
@@ -15,9 +29,8 @@ export class Slots {
   }
 
   release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.used -= 1;
+    this.used -= 1;
+    this.admit();
   }
 
   /** Wakes every waiter (used on stop; they must check whether to continue). */
@@ -25,6 +38,13 @@ export class Slots {
     for (const waiter of this.waiting.splice(0)) {
       this.used += 1;
       waiter();
+    }
+  }
+
+  private admit(): void {
+    while (this.used < this.limit && this.waiting.length > 0) {
+      this.used += 1;
+      this.waiting.shift()?.();
     }
   }
 }

@@ -1,6 +1,8 @@
 /**
  * Turns received SQS messages into the Lambda SQS event, field for field as Lambda sends it
- * (see ../shared/aws-events/sqs-*.json), and reads a ReportBatchItemFailures response.
+ * (see ../shared/aws-events/sqs-*.json). `md5OfMessageAttributes` is null for a message without
+ * attributes, as in events Lambda delivers (the Powertools samples drop the key; captured events
+ * carry `"md5OfMessageAttributes": null` between messageAttributes and md5OfBody).
  */
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 
@@ -18,7 +20,8 @@ export interface SqsEventRecord {
   body: string;
   attributes: Record<string, string>;
   messageAttributes: Record<string, SqsRecordAttributeValue>;
-  md5OfMessageAttributes?: string;
+  /** null when the message has no attributes, as in Lambda's event. */
+  md5OfMessageAttributes: string | null;
   md5OfBody: string;
   eventSource: 'aws:sqs';
   eventSourceARN: string;
@@ -66,38 +69,16 @@ export function toSqsEventRecord(message: Message, queueArn: string, awsRegion: 
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
     messageAttributes[name] = toRecordAttribute(value);
   }
-  const record: Partial<SqsEventRecord> = {
+  return {
     messageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
     body: message.Body ?? '',
     attributes: orderedAttributes(message.Attributes),
     messageAttributes,
-  };
-  if (message.MD5OfMessageAttributes) record.md5OfMessageAttributes = message.MD5OfMessageAttributes;
-  return {
-    ...record,
+    md5OfMessageAttributes: message.MD5OfMessageAttributes || null,
     md5OfBody: message.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
     awsRegion,
-  } as SqsEventRecord;
-}
-
-/**
- * FIFO: a message that follows a failed message of its group in the batch counts as not
- * processed either, so no later message of a group is deleted before an earlier one succeeded.
- */
-export function withFollowersOfFailedGroups(
-  records: readonly SqsEventRecord[],
-  failedIds: readonly string[],
-): Set<string> {
-  const failed = new Set(failedIds);
-  const blockedGroups = new Set<string>();
-  for (const record of records) {
-    const group = record.attributes.MessageGroupId;
-    if (group === undefined) continue;
-    if (blockedGroups.has(group)) failed.add(record.messageId);
-    else if (failed.has(record.messageId)) blockedGroups.add(group);
-  }
-  return failed;
+  };
 }

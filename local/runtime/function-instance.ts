@@ -10,7 +10,7 @@ import { RuntimeErrorType } from './errors';
 export const BOOTSTRAP_FILE = join(__dirname, 'worker-bootstrap.js');
 
 /** Lambda's init phase limit, separate from the function timeout. */
-const INIT_TIMEOUT_MS = 10_000;
+export const INIT_TIMEOUT_MS = 10_000;
 
 export interface InvokeError {
   errorType: string;
@@ -30,6 +30,11 @@ export interface InstanceOptions {
   env: Record<string, string>;
   workerData: Record<string, unknown>;
   memoryMb: number;
+  /**
+   * How long init may take. @default INIT_TIMEOUT_MS (10 s); a retried init (see FunctionHost)
+   * gets the function's timeout instead, as Lambda's suppressed init does.
+   */
+  initTimeoutMs?: number;
   /** Receives every formatted log line, with the invocation's log list when one is active. */
   emit: (line: string, sink: string[] | undefined) => void;
 }
@@ -63,13 +68,14 @@ export class FunctionInstance {
         resolve(error);
       };
     });
+    const initTimeoutMs = options.initTimeoutMs ?? INIT_TIMEOUT_MS;
     const initTimer = setTimeout(() => {
       this.kill();
       this.settleReady({
         errorType: RuntimeErrorType.InitTimeout,
-        errorMessage: `Init phase of ${options.functionName} did not finish within ${INIT_TIMEOUT_MS / 1000} seconds.`,
+        errorMessage: `Init phase of ${options.functionName} did not finish within ${initTimeoutMs / 1000} seconds.`,
       });
-    }, INIT_TIMEOUT_MS);
+    }, initTimeoutMs);
     initTimer.unref();
     this.worker = new Worker(BOOTSTRAP_FILE, {
       env: options.env,

@@ -221,7 +221,7 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
           break;
         }
         case 'AWS::Lambda::EventSourceMapping': {
-          const { resource: r, definition } = defineEventSourceMapping(ctx, props);
+          const { resource: r, definition } = defineEventSourceMapping(ctx, props, functions);
           if (definition) mappings.push(definition);
           created = r;
           break;

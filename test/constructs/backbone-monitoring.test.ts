@@ -13,7 +13,7 @@ import {
   TransactionalOutbox,
 } from '../../lib';
 
-const ENTRY = path.join(__dirname, '..', '..', 'lambdas', 'functions', 'notifications.ts');
+const ENTRY = path.join(__dirname, '..', '..', 'example', 'functions', 'notifications.ts');
 // Construct tests check wiring, not bundles: skip esbuild.
 const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 

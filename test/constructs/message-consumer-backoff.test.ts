@@ -3,7 +3,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MessageConsumer, PointToPointChannel } from '../../lib';
 
-const ENTRY = path.join(__dirname, '..', '..', 'lambdas', 'functions', 'notifications.ts');
+const ENTRY = path.join(__dirname, '..', '..', 'example', 'functions', 'notifications.ts');
 const newStack = () => new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Backoff');
 
 describe('MessageConsumer retryBackoff', () => {

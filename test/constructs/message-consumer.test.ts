@@ -10,7 +10,7 @@ import {
   PublishSubscribeChannel,
 } from '../../lib';
 
-const ENTRY = path.join(__dirname, '..', '..', 'lambdas', 'functions', 'notifications.ts');
+const ENTRY = path.join(__dirname, '..', '..', 'example', 'functions', 'notifications.ts');
 // Construct tests check wiring, not bundles (example-app.test.ts bundles for real): skip esbuild.
 const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 const nagViolations = (stack: Stack) => nagPacks().flatMap((pack) => pack.validateScope(stack).violations);

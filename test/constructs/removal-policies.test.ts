@@ -9,7 +9,7 @@ import {
   TransactionalOutbox,
 } from '../../lib';
 
-const ENTRY = path.join(__dirname, '..', '..', 'lambdas', 'functions', 'notifications.ts');
+const ENTRY = path.join(__dirname, '..', '..', 'example', 'functions', 'notifications.ts');
 
 function backbone(app: App, props: { removalPolicy?: RemovalPolicy } = {}): Template {
   const stack = new Stack(app, 'Backbone');

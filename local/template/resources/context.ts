@@ -27,6 +27,8 @@ export interface QueueInfo {
   /** Dead-letter queue ARN from the redrive policy. */
   readonly deadLetterTargetArn?: string;
   readonly maxReceiveCount?: number;
+  /** The queue's VisibilityTimeout (SQS default 30), for the mapping's deploy-time check. */
+  readonly visibilityTimeoutSeconds?: number;
 }
 
 export interface TopicInfo {

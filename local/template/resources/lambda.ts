@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StreamMappingConfig } from '../../esm/dynamodb-stream-event-source';
-import type { SqsMappingConfig } from '../../esm/sqs-event-source';
+import { compileFilterPatterns } from '../../esm/event-filter';
+import { type SqsMappingConfig, validateSqsMapping } from '../../esm/sqs-event-source';
 import type { LocalFunctionSpec } from '../../runtime/function-host';
 import { NAME_LIMITS, physicalName } from '../names';
 import { asString, bool, checkProperties, type DeployedResource, type ResourceContext } from './context';
@@ -148,12 +149,43 @@ function destinationOf(ctx: ResourceContext, arn: string): NonNullable<StreamMap
   const queue = ctx.inventory.queues.find((q) => q.arn === arn);
   if (queue) return { destinationArn: arn, queueUrl: queue.url };
   if (ctx.inventory.topics.some((t) => t.arn === arn)) return { destinationArn: arn, topicArn: arn };
-  throw new Error(`its OnFailure destination ${arn} is neither a queue nor a topic of the app.`);
+  // An S3 bucket (arn:aws:s3:::name) is a valid stream OnFailure destination in AWS; the bucket
+  // lives in the emulator's S3 (fauxqs serves S3 too).
+  const bucket = /^arn:aws[a-z-]*:s3:::([^/]+)$/.exec(arn)?.[1];
+  if (bucket) return { destinationArn: arn, bucket };
+  throw new Error(`its OnFailure destination ${arn} is neither a queue, a topic nor an S3 bucket ARN.`);
+}
+
+/** Stream-only settings that change delivery; refused rather than silently run differently. */
+function refuseUnemulatedStreamSettings(props: Record<string, unknown>): void {
+  const parallelization = props.ParallelizationFactor;
+  if (parallelization !== undefined && Number(parallelization) !== 1) {
+    throw new Error(
+      `ParallelizationFactor ${String(parallelization)} is not emulated locally (one batch per shard at a time). ` +
+        'Remove it (or set 1) for local runs; per-key ordering across concurrent batches would not be reproduced.',
+    );
+  }
+  const tumbling = props.TumblingWindowInSeconds;
+  if (tumbling !== undefined && Number(tumbling) !== 0) {
+    throw new Error(
+      `TumblingWindowInSeconds ${String(tumbling)} is not emulated locally: the function would get no window state and ` +
+        'could block its shard. Remove it (or set 0) for local runs.',
+    );
+  }
+}
+
+/** Compiles the patterns now, so an unsupported or malformed pattern fails the deploy, as in AWS. */
+function checkedFilters(filters: string[], dataKey: 'body' | 'dynamodb'): string[] | undefined {
+  if (filters.length === 0) return undefined;
+  compileFilterPatterns(filters, dataKey);
+  return filters;
 }
 
 export function defineEventSourceMapping(
   ctx: ResourceContext,
   props: Record<string, unknown>,
+  /** Functions deployed so far (this stack), for the timeout check against the queue. */
+  functions: readonly LocalFunctionDefinition[] = [],
 ): {
   resource: DeployedResource;
   definition?: MappingDefinition;
@@ -175,6 +207,8 @@ export function defineEventSourceMapping(
       'MaximumRecordAgeInSeconds',
       'DestinationConfig',
       'FilterCriteria',
+      'ParallelizationFactor',
+      'TumblingWindowInSeconds',
     ],
     ['Tags', 'MetricsConfig'],
   );
@@ -199,30 +233,26 @@ export function defineEventSourceMapping(
   if (sourceArn.includes(':sqs:')) {
     const queue = ctx.inventory.queues.find((q) => q.arn === sourceArn);
     if (!queue) throw new Error(`its EventSourceArn ${sourceArn} is not a queue of the app.`);
-    if (filters.length)
-      ctx.warn(
-        `${ctx.logicalId}: FilterCriteria on an SQS mapping is not emulated; every message is delivered.`,
-      );
     const maximumConcurrency = (props.ScalingConfig as { MaximumConcurrency?: unknown } | undefined)
       ?.MaximumConcurrency;
-    return {
-      resource,
-      definition: {
-        kind: 'sqs',
-        logicalId: ctx.logicalId,
-        config: {
-          functionName,
-          queueUrl: queue.url,
-          queueArn: queue.arn,
-          batchSize: Number(props.BatchSize ?? 10),
-          maximumBatchingWindowSeconds: window,
-          reportBatchItemFailures,
-          maximumConcurrency: maximumConcurrency === undefined ? undefined : Number(maximumConcurrency),
-          enabled,
-          awsRegion: ctx.region,
-        },
-      },
+    const config: SqsMappingConfig = {
+      functionName,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: Number(props.BatchSize ?? 10),
+      maximumBatchingWindowSeconds: window,
+      reportBatchItemFailures,
+      maximumConcurrency: maximumConcurrency === undefined ? undefined : Number(maximumConcurrency),
+      enabled,
+      awsRegion: ctx.region,
+      filterPatterns: checkedFilters(filters, 'body'),
+      // A function of another stack: the local cloud fills its timeout in before starting.
+      functionTimeoutSeconds: functions.find((f) => f.name === functionName)?.timeoutSeconds,
+      queueVisibilityTimeoutSeconds: queue.visibilityTimeoutSeconds,
     };
+    // Lambda's CreateEventSourceMapping checks: batch/window limits, visibility vs function timeout.
+    validateSqsMapping(config);
+    return { resource, definition: { kind: 'sqs', logicalId: ctx.logicalId, config } };
   }
   if (sourceArn.includes(':dynamodb:') && sourceArn.includes('/stream/')) {
     if (!enabled) {
@@ -231,10 +261,18 @@ export function defineEventSourceMapping(
     }
     const onFailure = (props.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)
       ?.OnFailure?.Destination;
-    const position = asString(props.StartingPosition ?? 'LATEST', 'StartingPosition');
-    if (position !== 'TRIM_HORIZON' && position !== 'LATEST') {
-      throw new Error(`StartingPosition ${position} is not supported locally; use TRIM_HORIZON or LATEST.`);
+    if (props.StartingPosition === undefined) {
+      throw new Error(
+        'StartingPosition is required for a DynamoDB stream mapping (AWS rejects the mapping without it): set TRIM_HORIZON or LATEST.',
+      );
     }
+    const position = asString(props.StartingPosition, 'StartingPosition');
+    if (position !== 'TRIM_HORIZON' && position !== 'LATEST') {
+      throw new Error(
+        `StartingPosition ${position} is not valid for a DynamoDB stream (AWS accepts TRIM_HORIZON or LATEST; AT_TIMESTAMP is Kinesis only).`,
+      );
+    }
+    refuseUnemulatedStreamSettings(props);
     return {
       resource,
       definition: {
@@ -251,7 +289,8 @@ export function defineEventSourceMapping(
           bisectBatchOnFunctionError: bool(props.BisectBatchOnFunctionError),
           reportBatchItemFailures,
           onFailure: onFailure ? destinationOf(ctx, onFailure) : undefined,
-          filterPatterns: filters.length ? filters : undefined,
+          mappingUuid: uuid,
+          filterPatterns: checkedFilters(filters, 'dynamodb'),
           awsRegion: ctx.region,
         },
       },

@@ -81,6 +81,7 @@ export async function createQueue(
     arn,
     deadLetterTargetArn: redrive?.deadLetterTargetArn,
     maxReceiveCount: redrive?.maxReceiveCount === undefined ? undefined : Number(redrive.maxReceiveCount),
+    visibilityTimeoutSeconds: Number(attributes.VisibilityTimeout ?? 30),
   });
   return {
     logicalId: ctx.logicalId,

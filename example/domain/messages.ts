@@ -3,8 +3,8 @@
  * the CDK stack, which lists them per channel and derives the consumers' filter policies from them).
  * The partition key is the order id everywhere, so a FIFO channel keeps each order's messages in order.
  */
-import { z } from 'zod';
-import { defineCommand, defineEvent, defineReply } from '../core/definition';
+
+import { defineCommand, defineEvent, defineReply, z } from 'switchyard-aws/runtime';
 
 export const LineItem = z.object({
   sku: z.string().min(1),

@@ -6,15 +6,19 @@
  * crash after the commit, and the receivers detect duplicates themselves.
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { createConsumer, on } from '../consumer';
-import { type PayloadOf, replyTo } from '../core/definition';
-import { replyToOf } from '../core/message';
-import { Channels, ConsumerNames, TableVariables } from '../example/channels';
-import { channelAddress, requiredVariable } from '../example/environment';
-import { MissingReplyToError } from '../example/errors';
-import { CreateTicket, TicketAccepted, TicketCreated } from '../example/messages';
-import { transactional } from '../idempotency';
-import { createProducer } from '../producer';
+import {
+  createConsumer,
+  createProducer,
+  on,
+  type PayloadOf,
+  replyTo,
+  replyToOf,
+  transactional,
+} from 'switchyard-aws/runtime';
+import { Channels, ConsumerNames, TableVariables } from '../domain/channels';
+import { channelAddress, requiredVariable } from '../domain/environment';
+import { MissingReplyToError } from '../domain/errors';
+import { CreateTicket, TicketAccepted, TicketCreated } from '../domain/messages';
 
 type CreateTicketPayload = PayloadOf<typeof CreateTicket>;
 

@@ -5,11 +5,11 @@
  * the order id: the approval arrives asynchronously (finish processing after returning a response).
  */
 import { randomUUID } from 'node:crypto';
-import { Channels } from '../example/channels';
-import { channelAddress } from '../example/environment';
-import { InvalidOrderRequestError } from '../example/errors';
-import { CreateTicket, OrderCreated, PlaceOrderRequest } from '../example/messages';
-import { createUnitOfWork } from '../outbox';
+import { createUnitOfWork } from 'switchyard-aws/runtime';
+import { Channels } from '../domain/channels';
+import { channelAddress } from '../domain/environment';
+import { InvalidOrderRequestError } from '../domain/errors';
+import { CreateTicket, OrderCreated, PlaceOrderRequest } from '../domain/messages';
 
 export interface PlaceOrderResult {
   readonly orderId: string;

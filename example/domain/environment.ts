@@ -1,6 +1,5 @@
 /** Reads the configuration the example functions need from their environment. */
-import { ConfigurationError } from '../core/errors';
-import { channelFromEnvironment } from '../producer/environment';
+import { ConfigurationError, channelFromEnvironment } from 'switchyard-aws/runtime';
 
 /** The value of a required variable; throws ConfigurationError naming it when it is missing. */
 export function requiredVariable(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -4,10 +4,10 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createConsumer, on } from '../consumer';
-import { ConsumerNames, TableVariables } from '../example/channels';
-import { isConditionalCheckFailure, requiredVariable } from '../example/environment';
-import { TicketAccepted } from '../example/messages';
+import { createConsumer, on } from 'switchyard-aws/runtime';
+import { ConsumerNames, TableVariables } from '../domain/channels';
+import { isConditionalCheckFailure, requiredVariable } from '../domain/environment';
+import { TicketAccepted } from '../domain/messages';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 

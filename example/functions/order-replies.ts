@@ -6,11 +6,10 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createConsumer, on } from '../consumer';
-import { Channels, ConsumerNames, TableVariables } from '../example/channels';
-import { requiredVariable } from '../example/environment';
-import { OrderApproved, TicketCreated } from '../example/messages';
-import { createUnitOfWork } from '../outbox';
+import { createConsumer, createUnitOfWork, on } from 'switchyard-aws/runtime';
+import { Channels, ConsumerNames, TableVariables } from '../domain/channels';
+import { requiredVariable } from '../domain/environment';
+import { OrderApproved, TicketCreated } from '../domain/messages';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 

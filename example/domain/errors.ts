@@ -1,5 +1,5 @@
 /** Errors of the food-delivery example. */
-import { SwitchyardError } from '../core/errors';
+import { SwitchyardError } from 'switchyard-aws/runtime';
 
 /** A place-order request does not match PlaceOrderRequest. */
 export class InvalidOrderRequestError extends SwitchyardError {

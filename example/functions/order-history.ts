@@ -6,12 +6,11 @@
  */
 import type { Update } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { createConsumer, on } from '../consumer';
-import type { Message } from '../core/message';
-import { ConsumerNames, TableVariables } from '../example/channels';
-import { requiredVariable } from '../example/environment';
-import { OrderApproved, OrderCreated } from '../example/messages';
-import { inItem } from '../idempotency';
+import type { Message } from 'switchyard-aws/runtime';
+import { createConsumer, inItem, on } from 'switchyard-aws/runtime';
+import { ConsumerNames, TableVariables } from '../domain/channels';
+import { requiredVariable } from '../domain/environment';
+import { OrderApproved, OrderCreated } from '../domain/messages';
 
 /** The update that applies one event to the view: sets `fields`, appends the type, stamps the time. */
 function viewUpdate(message: Message, orderId: string, fields: Record<string, unknown>): { update: Update } {
