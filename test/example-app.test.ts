@@ -10,7 +10,7 @@ describe('FoodDeliveryStack (example system)', () => {
 
   test('has the FIFO order-events and standard kitchen-events channels', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { FifoTopic: true });
-    template.resourceCountIs('AWS::SNS::Topic', 3); // two channels and the on-call topic
+    template.resourceCountIs('AWS::SNS::Topic', 4); // three channels and the on-call topic
   });
 
   test('hard-codes no physical name, so two copies deploy side by side and a redeploy need not wait 60 s', () => {

@@ -26,13 +26,26 @@ describe('switchyard cost', () => {
     expect(report.lines.map((l) => `${l.kind} ${l.name}`)).toEqual([
       'channel OrderEvents',
       'channel KitchenEvents',
+      'channel DeliveryQuoteRequests',
       'channel KitchenCommands',
       'channel OrderReplies',
+      'channel DeliveryCourierDispatch',
+      'channel DeliveryQuotesReplyChannel',
+      'channel DeliveryKitchenQueries',
+      'channel DeliveryOrderApiReplies',
       'consumer kitchen',
       'consumer order-replies',
       'consumer order-history',
       'consumer notifications',
+      'consumer delivery-quotes',
+      'consumer courier-swift',
+      'consumer courier-steady',
+      'consumer courier-slow',
+      'consumer courier-dispatch',
+      'consumer kitchen-eta',
+      'consumer order-api-replies',
       'outbox OrderOutboxRelay',
+      'outbox DeliveryQuotesOutboxRelay',
     ]);
   });
 

@@ -37,7 +37,7 @@ describe('switchyard diagram', () => {
       'λ OrderOutbox/Relay',
       'outbox (in-item)',
       'DynamoDB stream',
-      'kitchen-commands-dlq',
+      'KitchenCommandsDeadLetterQueue',
       'TicketCreated to reply-to',
       'DeliveryPriceQuoted to reply-to',
       'HTTPS function URL',

@@ -61,8 +61,20 @@ export function asyncApiDrift(template: CfnTemplate, doc: Doc): string[] {
   const sqsChannels = new Map(
     channels.filter(([, c]) => c.bindings?.sqs).map(([key, c]) => [String(c.address), key]),
   );
-  for (const name of topics.values())
-    if (!snsChannels.has(name)) problems.push(`topic ${name} is deployed but is no channel of the document`);
+  // A topic that alarms notify (the on-call topic) carries alarms, not messages of the backbone.
+  const alarmTopics = new Set<string>();
+  for (const r of Object.values(resources)) {
+    if (r.Type !== 'AWS::CloudWatch::Alarm') continue;
+    for (const key of ['AlarmActions', 'OKActions', 'InsufficientDataActions']) {
+      for (const action of (r.Properties?.[key] as unknown[] | undefined) ?? []) {
+        const id = logicalIdOf(action);
+        if (id) alarmTopics.add(id);
+      }
+    }
+  }
+  for (const [id, name] of topics)
+    if (!snsChannels.has(name) && !alarmTopics.has(id))
+      problems.push(`topic ${name} is deployed but is no channel of the document`);
   const queueNames = new Set<string>();
   for (const [id, name] of queues) {
     if (deadLetterQueues.has(id)) continue;

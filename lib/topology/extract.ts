@@ -4,7 +4,7 @@
  * from the `SWITCHYARD_CHANNEL_<NAME>` variables the constructs set when they grant a function
  * access to a channel.
  */
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -34,11 +34,20 @@ function functionName(stack: Stack, fn: IConstruct): string {
   return parts.join('/');
 }
 
+/**
+ * The name a resource is deployed under when the template fixes it, else its logical id: names CDK
+ * generates at deploy time are unknown at synth, and the logical id is what the drift check and
+ * the template agree on.
+ */
+function deployedName(stack: Stack, resource: IConstruct, property: 'queueName' | 'topicName'): string {
+  const cfn = resource.node.defaultChild as { queueName?: unknown; topicName?: unknown } | undefined;
+  const fixed = cfn?.[property];
+  if (typeof fixed === 'string' && !Token.isUnresolved(fixed)) return fixed;
+  return String(stack.resolve(stack.getLogicalId(resource.node.defaultChild as never)));
+}
+
 function queueName(stack: Stack, queue: sqs.IQueue): string {
-  const cfn = queue.node.defaultChild as { queueName?: string } | undefined;
-  if (cfn?.queueName && typeof cfn.queueName === 'string' && !cfn.queueName.includes('${Token'))
-    return cfn.queueName;
-  return String(stack.resolve(stack.getLogicalId(queue.node.defaultChild as never)));
+  return deployedName(stack, queue, 'queueName');
 }
 
 function environmentOf(stack: Stack, fn: lambda.Function): Record<string, string> {
@@ -77,7 +86,7 @@ export function extractTopology(stack: Stack): TopologyModel {
         name: c.channelName,
         kind: 'publish-subscribe',
         fifo: c.fifo,
-        physicalName: c.physicalName,
+        physicalName: deployedName(stack, c.topic, 'topicName'),
         messages: c.messages.map((m) => m.type),
       });
       channelByAddress.set(JSON.stringify(stack.resolve(c.address)), c.channelName);
@@ -88,7 +97,7 @@ export function extractTopology(stack: Stack): TopologyModel {
         name: c.channelName,
         kind: 'point-to-point',
         fifo: c.fifo,
-        physicalName: c.physicalName,
+        physicalName: queueName(stack, c.queue),
         messages: c.messages.map((m) => m.type),
         deadLetterQueue: queueName(stack, c.deadLetterQueue),
       });

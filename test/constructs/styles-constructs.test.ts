@@ -38,7 +38,8 @@ describe('ReplyGatherer', () => {
     gatherer.grantOpen(requester.function);
     // THEN
     const template = Template.fromStack(s);
-    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'quotes-replies' });
+    expect(gatherer.replyChannel.channelName).toBe('quotes-replies');
+    template.resourceCountIs('AWS::SQS::Queue', 5); // results + replies, each with its DLQ, and the failure queue
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
     });
