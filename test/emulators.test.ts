@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateQueueCommand,
   ReceiveMessageCommand,
@@ -27,7 +27,9 @@ describe('embedded emulators', () => {
         KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
       }),
     );
-    const tables = await ddb.send(new ListTablesCommand({}));
-    expect(tables.TableNames).toContain(TableName);
+    // DescribeTable, not ListTables: every suite shares one DynamoDB Local (-sharedDb), and ListTables
+    // answers 100 names a page.
+    const described = await ddb.send(new DescribeTableCommand({ TableName }));
+    expect(described.Table?.TableName).toBe(TableName);
   });
 });

@@ -1,3 +1,4 @@
+// The chaos run of the example system (npm run chaos): not part of the published package (tsconfig.build.json excludes it).
 /**
  * The chaos run: the example food-delivery system on the local cloud with faults injected between
  * the functions (and the event source mappings) and the emulators, reproducibly from a seed, and

@@ -56,6 +56,8 @@ function upstreamFor(request: ParsedRequest, options: GatewayOptions): string {
     : options.upstream.snsSqs;
 }
 
+/** Shard iterators remembered per gateway (each maps to its stream ARN for authorization). */
+const MAX_REMEMBERED_ITERATORS = 50_000;
 export class AuthorizingGateway {
   readonly denials = new Map<string, Denial>();
   private readonly authorizer: Authorizer;
@@ -237,10 +239,17 @@ export class AuthorizingGateway {
       parsed.operation === 'GetShardIterator'
         ? String(parsed.json.StreamArn ?? '')
         : this.iteratorStreams.get(String(parsed.json.ShardIterator ?? ''));
-    if (parsed.operation === 'GetRecords')
-      this.iteratorStreams.delete(String(parsed.json.ShardIterator ?? ''));
+    // A used iterator stays known: when a GetRecords response is lost, the SDK retries with the same
+    // iterator, and forgetting it would deny the retry. The oldest entries go once the map is large.
     const next = out.ShardIterator ?? out.NextShardIterator;
-    if (stream && next) this.iteratorStreams.set(next, stream);
+    if (stream && next) {
+      this.iteratorStreams.set(next, stream);
+      while (this.iteratorStreams.size > MAX_REMEMBERED_ITERATORS) {
+        const oldest = this.iteratorStreams.keys().next().value;
+        if (oldest === undefined) break;
+        this.iteratorStreams.delete(oldest);
+      }
+    }
   }
 
   private reply(res: ServerResponse, parsed: ParsedRequest, error: ServiceError): void {
