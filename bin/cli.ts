@@ -8,6 +8,9 @@
  * switchyard local --keep                # stay up for the AWS CLI/SDK until Ctrl-C
  * switchyard invoke KitchenConsumer --event events/sqs.json
  * switchyard local --endpoint http://127.0.0.1:4566   # use LocalStack instead of the embedded emulators
+ * switchyard dlq list --local            # DLQs of the running local --keep (or AWS without --local)
+ * switchyard dlq redrive kitchen --filter type=CreateTicket
+ * switchyard outbox replay
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { invokeCommand } from '../local/commands/invoke';
@@ -17,6 +20,8 @@ import { JavaMissingError } from '../local/dynamodb-local';
 import { LocalCloudError } from '../local/template/errors';
 import { registerAsyncapi } from './commands/asyncapi';
 import { registerDiagram } from './commands/diagram';
+import { registerOperationCommands } from './ops/commands';
+import { OperationError } from './ops/errors';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -80,6 +85,9 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
   registerDiagram(program, output, (code) => {
     exitCode = code;
   });
+  registerOperationCommands(program, output, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
@@ -87,7 +95,11 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
       return 0;
     if (code?.startsWith('commander.')) return 2;
-    if (error instanceof LocalCloudError || error instanceof JavaMissingError) {
+    if (
+      error instanceof LocalCloudError ||
+      error instanceof JavaMissingError ||
+      error instanceof OperationError
+    ) {
       output.err(`switchyard: ${error.message}`);
       return 1;
     }

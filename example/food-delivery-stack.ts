@@ -5,8 +5,11 @@
 import * as path from 'node:path';
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import {
+  BackboneMonitoring,
+  createTopicKey,
   MessageConsumer,
   PointToPointChannel,
   ProcessedMessagesTable,
@@ -137,6 +140,13 @@ export class FoodDeliveryStack extends Stack {
       ticketsTable: this.ticketsTable,
     });
 
+    // Alarms of every channel, consumer and outbox notify the on-call topic; one dashboard shows them.
+    const onCall = new sns.Topic(this, 'OnCallTopic', {
+      masterKey: createTopicKey(this, 'OnCallKey', 'Encrypts the on-call alarm topic'),
+      enforceSSL: true,
+    });
+    new BackboneMonitoring(this, 'Monitoring', { alarmTopic: onCall });
+
     new CfnOutput(this, 'PlaceOrderFunctionName', { value: this.placeOrder.function.functionName });
     new CfnOutput(this, 'OrdersTableName', { value: this.ordersTable.tableName });
     new CfnOutput(this, 'TicketsTableName', { value: this.ticketsTable.tableName });
@@ -157,6 +167,8 @@ export class FoodDeliveryStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       stream: withStream ? dynamodb.StreamViewType.NEW_AND_OLD_IMAGES : undefined,
+      // The outbox relay's attempt counters in Orders expire through this TTL.
+      timeToLiveAttribute: withStream ? 'expiresAt' : undefined,
       // An example system: tearing it down should leave nothing behind.
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -8,6 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct, IConstruct } from 'constructs';
 import type { MessageDefinition } from '../lambdas/core/definition';
+import { channelLimitVariable } from '../lambdas/producer/limits';
 import { channelEnvironmentVariable } from '../lambdas/producer/port';
 import { SwitchyardConfigurationError } from './validation';
 
@@ -25,6 +26,11 @@ export interface IChannel extends IConstruct {
   readonly address: string;
   /** The name of the environment variable `bindProducer` sets: `SWITCHYARD_CHANNEL_<NAME>`. */
   readonly environmentVariable: string;
+  /**
+   * Largest message the channel accepts, in bytes (body + attributes), when known here. `bindProducer`
+   * passes it as `SWITCHYARD_CHANNEL_<NAME>_MAX_MESSAGE_BYTES` so the producer checks the real limit.
+   */
+  readonly maxMessageBytes?: number;
   /**
    * Lets `fn` produce to this channel: grants publish/send and sets `SWITCHYARD_CHANNEL_<NAME>` to the
    * channel's address, which `channelFromEnvironment(name)` reads at run time.
@@ -120,8 +126,17 @@ export function lastSegment(parameterName: string): string {
 
 /** Grants and sets the environment variable; shared by both channel kinds. */
 export function bindChannel(channel: IChannel, fn: lambda.Function, grant: iam.Grant): iam.Grant {
-  fn.addEnvironment(channel.environmentVariable, channel.address);
+  for (const [name, value] of Object.entries(channelEnvironment(channel))) fn.addEnvironment(name, value);
   return grant;
+}
+
+/** The variables a producer of `channel` needs: its address and, when known, its size limit. */
+export function channelEnvironment(channel: IChannel): Record<string, string> {
+  const variables: Record<string, string> = { [channel.environmentVariable]: channel.address };
+  if (channel.maxMessageBytes !== undefined) {
+    variables[channelLimitVariable(channel.channelName)] = String(channel.maxMessageBytes);
+  }
+  return variables;
 }
 
 export { channelEnvironmentVariable };

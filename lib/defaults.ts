@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { SwitchyardConfigurationError } from './validation';
 
 /** How many receives before a message moves to the DLQ. */
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
@@ -31,6 +32,35 @@ export const MAX_FUNCTION_TIMEOUT = Duration.seconds(900);
 /** SQS event source maximum concurrency range. */
 export const MIN_MAX_CONCURRENCY = 2;
 export const MAX_MAX_CONCURRENCY = 1000;
+
+/**
+ * Context key that sets the removal policy of every KMS key and log group Switchyard creates, e.g.
+ * `cdk deploy -c switchyard:removalPolicy=destroy` for a dev stage. Props given on a construct win.
+ */
+export const REMOVAL_POLICY_CONTEXT = 'switchyard:removalPolicy';
+
+const REMOVAL_POLICIES: Record<string, RemovalPolicy> = {
+  retain: RemovalPolicy.RETAIN,
+  destroy: RemovalPolicy.DESTROY,
+};
+
+/**
+ * The removal policy of a key or log group: the one given, else the `switchyard:removalPolicy`
+ * context, else RETAIN (keys guard data that outlives the stack; logs are evidence).
+ */
+export function removalPolicyOf(scope: Construct, given?: RemovalPolicy): RemovalPolicy {
+  if (given !== undefined) return given;
+  const fromContext: unknown = scope.node.tryGetContext(REMOVAL_POLICY_CONTEXT);
+  if (fromContext === undefined) return RemovalPolicy.RETAIN;
+  const policy = REMOVAL_POLICIES[String(fromContext).toLowerCase()];
+  if (!policy) {
+    throw new SwitchyardConfigurationError(
+      `${scope.node.path}: context ${REMOVAL_POLICY_CONTEXT} is "${String(fromContext)}"; use "retain" (the default) or "destroy" (a dev stage).`,
+      [`${REMOVAL_POLICY_CONTEXT} invalid`],
+    );
+  }
+  return policy;
+}
 
 /** Encryption of a queue: SQS-managed SSE unless a customer key is given. */
 export function queueEncryption(key?: kms.IKey): Pick<sqs.QueueProps, 'encryption' | 'encryptionMasterKey'> {
@@ -63,11 +93,19 @@ export function queueProps(options: { encryptionKey?: kms.IKey }): sqs.QueueProp
  * The customer-managed key of a topic. SNS cannot use SQS-managed SSE, so each topic gets its own
  * key with rotation on. SNS itself must be able to use the key to deliver to subscribed queues.
  */
-export function createTopicKey(scope: Construct, id: string, description: string): kms.Key {
+export function createTopicKey(
+  scope: Construct,
+  id: string,
+  description: string,
+  removalPolicy?: RemovalPolicy,
+): kms.Key {
   const key = new kms.Key(scope, id, {
     description,
     enableKeyRotation: true,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: removalPolicyOf(scope, removalPolicy),
+    // A destroyed key still waits out its deletion window; the shortest keeps dev stages tidy.
+    pendingWindow:
+      removalPolicyOf(scope, removalPolicy) === RemovalPolicy.DESTROY ? Duration.days(7) : undefined,
   });
   key.addToResourcePolicy(
     new iam.PolicyStatement({

@@ -1,4 +1,6 @@
 /** Public surface of the Switchyard CDK constructs. */
+export * from './alarms';
+export * from './backbone-monitoring';
 export * from './channel';
 export * from './defaults';
 export * from './http-command-endpoint';

@@ -3,19 +3,29 @@
  * publish-subscribe channels with raw delivery and a filter on `message-type`, drained by a Lambda
  * function through an SQS event source with partial batch responses.
  */
-import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, type RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RetryBackoffEnvironment } from '../lambdas/consumer/retry-backoff';
 import type { MessageDefinition } from '../lambdas/core/definition';
 import { Headers } from '../lambdas/core/headers';
+import {
+  type AlarmThresholds,
+  anyAboveZeroAlarm,
+  errorAlarm,
+  eventSourceMappingMetric,
+  type IAlarmSource,
+  lagAlarm,
+  resolveThresholds,
+} from './alarms';
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_FUNCTION_TIMEOUT,
@@ -144,6 +154,26 @@ export interface MessageConsumerProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Removal policy of the function's log group.
+   * @default - the `switchyard:removalPolicy` context, else RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Retry with backoff: a failed message returns after a jittered delay that doubles with each
+   * receive (`base`, 2x, 4x ... up to `max`) instead of after the queue's visibility timeout, and
+   * still moves to the DLQ after `maxReceiveCount` receives. FIFO groups wait, in order.
+   * @default - no backoff: failed messages return after the visibility timeout
+   */
+  readonly retryBackoff?: RetryBackoff;
+}
+
+/** Delays of retry with backoff. */
+export interface RetryBackoff {
+  /** Delay of the first retry (at least 1 second). */
+  readonly base: Duration;
+  /** Longest delay (at most 12 hours, SQS's visibility limit). */
+  readonly max: Duration;
 }
 
 /**
@@ -159,7 +189,7 @@ export interface MessageConsumerProps {
  * });
  * table.grantReadWriteData(history.handler);
  */
-export class MessageConsumer extends Construct {
+export class MessageConsumer extends Construct implements IAlarmSource {
   /** The queue the function drains. */
   readonly queue: sqs.IQueue;
   /** Where messages go after `maxReceiveCount` failed receives. */
@@ -172,6 +202,11 @@ export class MessageConsumer extends Construct {
   /** The message types the filter policy lets through. */
   readonly messageTypes: readonly string[];
   readonly fifo: boolean;
+  /** The SQS event source mapping (its id is the dimension of the mapping's EventCount metrics). */
+  readonly eventSource: sources.SqsEventSource;
+  /** Whether the DLQ is the consumer's own (created or given here), not a source channel's. */
+  readonly ownsDeadLetterQueue: boolean;
+  private readonly createdAlarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: MessageConsumerProps) {
     super(scope, id);
@@ -183,6 +218,7 @@ export class MessageConsumer extends Construct {
     const timeout = props.timeout ?? DEFAULT_FUNCTION_TIMEOUT;
     this.validate(props, timeout);
 
+    this.ownsDeadLetterQueue = !props.source?.deadLetterQueue;
     if (props.source) {
       this.queue = props.source.queue;
       // validate() made sure one of the two is there.
@@ -220,18 +256,29 @@ export class MessageConsumer extends Construct {
       memorySize: props.memorySize,
       tracing: props.tracing,
       logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
       description: `Switchyard consumer ${props.consumerName} (${this.messageTypes.join(', ')})`,
-      environment: { ...(props.environment ?? {}), [CONSUMER_NAME_VARIABLE]: props.consumerName },
+      environment: {
+        ...(props.environment ?? {}),
+        [CONSUMER_NAME_VARIABLE]: props.consumerName,
+        ...(props.retryBackoff
+          ? {
+              [RetryBackoffEnvironment.BASE_SECONDS]: String(props.retryBackoff.base.toSeconds()),
+              [RetryBackoffEnvironment.MAX_SECONDS]: String(props.retryBackoff.max.toSeconds()),
+            }
+          : {}),
+      },
     });
     this.handler = this.service.function;
-    this.handler.addEventSource(
-      new sources.SqsEventSource(this.queue, {
-        batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
-        maxBatchingWindow: props.maxBatchingWindow,
-        maxConcurrency: props.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    this.eventSource = new sources.SqsEventSource(this.queue, {
+      batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
+      maxBatchingWindow: props.maxBatchingWindow,
+      maxConcurrency: props.maxConcurrency,
+      reportBatchItemFailures: true,
+      // Polled, invoked, deleted and failed event counts per mapping, for the dashboard and alarms.
+      metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+    });
+    this.handler.addEventSource(this.eventSource);
     suppressEventSourceFindings(this.handler);
   }
 
@@ -257,12 +304,80 @@ export class MessageConsumer extends Construct {
 
   /** Messages in the DLQ: each is a message the consumer could not handle. Alarm on > 0. */
   metricDeadLetterQueueMessagesVisible(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible(props);
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
   }
 
   /** Function errors (whole-invocation failures; per-message failures show in the DLQ). */
   metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handler.metricErrors(props);
+  }
+
+  /** Function invocations. */
+  metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricInvocations(props);
+  }
+
+  /** Function duration (p99 by default: the slow batches are what delays a queue). */
+  metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricDuration({ statistic: 'p99', ...props });
+  }
+
+  /**
+   * An EventCount metric of the consumer's event source mapping: `PolledEventCount`,
+   * `InvokedEventCount`, `FailedInvokeEventCount`, `DeletedEventCount`, `FilteredOutEventCount`.
+   */
+  metricEventSourceMapping(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return eventSourceMappingMetric(this.eventSource.eventSourceMappingId, metricName, props);
+  }
+
+  get alarms(): readonly cloudwatch.Alarm[] {
+    return this.createdAlarms;
+  }
+
+  /**
+   * Alarms of the consumer: messages in its own DLQ (a source channel's DLQ is that channel's alarm),
+   * the oldest message on its queue older than `oldestMessageAge` (5 minutes) for 3 periods, function
+   * errors, and events the event source mapping failed to invoke the function with.
+   */
+  addAlarms(thresholds: AlarmThresholds = {}): readonly cloudwatch.Alarm[] {
+    if (this.createdAlarms.length > 0) return this.createdAlarms;
+    const t = resolveThresholds(thresholds);
+    const name = `Switchyard consumer ${this.consumerName}`;
+    if (this.ownsDeadLetterQueue) {
+      this.createdAlarms.push(
+        anyAboveZeroAlarm(
+          this,
+          'DeadLetterQueueNotEmptyAlarm',
+          this.metricDeadLetterQueueMessagesVisible({ period: t.period }),
+          `${name}: messages in its DLQ. Inspect with "switchyard dlq show", fix the cause, then "switchyard dlq redrive".`,
+        ),
+      );
+    }
+    this.createdAlarms.push(
+      lagAlarm(
+        this,
+        'OldestMessageAgeAlarm',
+        this.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: t.period }),
+        t.oldestMessageAge.toSeconds(),
+        t.lagEvaluationPeriods,
+        `${name}: the oldest message waiting is older than ${t.oldestMessageAge.toHumanString()}: the consumer is stuck, throttled or too slow.`,
+      ),
+      errorAlarm(
+        this,
+        'FunctionErrorsAlarm',
+        this.metricErrors({ statistic: 'Sum', period: t.period }),
+        t.functionErrors,
+        `${name}: the function failed whole invocations (timeouts, crashes, wiring errors). Per-message failures go to the DLQ.`,
+      ),
+      errorAlarm(
+        this,
+        'EventSourceMappingFailedInvokeAlarm',
+        this.metricEventSourceMapping('FailedInvokeEventCount', { period: t.period }),
+        0,
+        `${name}: the event source mapping could not invoke the function with some events (throttling, permissions, timeouts).`,
+      ),
+    );
+    return this.createdAlarms;
   }
 
   private subscribe(channels: readonly IPublishSubscribeChannel[]): void {
@@ -287,6 +402,16 @@ export class MessageConsumer extends Construct {
     this.validateTopology(problems, props);
     this.validateTimeouts(problems, props, timeout);
     this.validateEventSource(problems, props);
+    const backoff = props.retryBackoff;
+    if (backoff && !Token.isUnresolved(backoff.base) && !Token.isUnresolved(backoff.max)) {
+      const base = backoff.base.toSeconds();
+      const max = backoff.max.toSeconds();
+      if (base < 1 || max < base || max > 43_200) {
+        problems.add(
+          `retryBackoff is base ${base} s, max ${max} s; it needs 1 s <= base <= max <= 43,200 s (12 hours, SQS's visibility limit), e.g. { base: Duration.seconds(30), max: Duration.minutes(15) }.`,
+        );
+      }
+    }
     problems.throwIfAny();
   }
 

@@ -69,6 +69,8 @@ export class ReplyGatherer extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      // The outbox keeps its attempt counters here and expires them through this attribute.
+      timeToLiveAttribute: 'expiresAt',
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.outbox = new TransactionalOutbox(this, 'Outbox', {

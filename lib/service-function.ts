@@ -3,7 +3,7 @@
  * (minified, source maps), nodejs22.x on arm64, its own log group with retention, a role that can
  * write only to that log group (no AWSLambdaBasicExecutionRole), X-Ray tracing.
  */
-import type { Duration } from 'aws-cdk-lib';
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -15,6 +15,7 @@ import {
   DEFAULT_LOG_RETENTION,
   DEFAULT_MEMORY_SIZE,
   DEFAULT_RUNTIME,
+  removalPolicyOf,
 } from './defaults';
 import { suppressFunctionFindings } from './nag';
 
@@ -66,6 +67,11 @@ export interface ServiceFunctionProps {
    * @default - none
    */
   readonly description?: string;
+  /**
+   * Removal policy of the function's log group.
+   * @default - the `switchyard:removalPolicy` context, else RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -90,6 +96,7 @@ export class ServiceFunction extends Construct {
     });
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
+      removalPolicy: removalPolicyOf(this, props.removalPolicy),
     });
     this.logGroup.grantWrite(this.role);
     this.function = new nodejs.NodejsFunction(this, 'Resource', {

@@ -4,8 +4,8 @@
  * publisher), its failure queue, and the grants to write the outbox and publish to its channels.
  */
 
-import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Annotations, Duration, type RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -26,13 +26,26 @@ import {
 } from '../lambdas/outbox/layout';
 import { RELAY_FILTER_PATTERN } from '../lambdas/outbox/stream';
 import { channelEnvironmentVariable } from '../lambdas/producer/port';
-import type { IChannel } from './channel';
+import {
+  type AlarmThresholds,
+  anyAboveZeroAlarm,
+  errorAlarm,
+  eventSourceMappingMetric,
+  type IAlarmSource,
+  lagAlarm,
+  OUTBOX_TABLE_DIMENSION,
+  OUTBOX_UNPUBLISHED_AGE_METRIC,
+  resolveThresholds,
+  SWITCHYARD_METRIC_NAMESPACE,
+} from './alarms';
+import { channelEnvironment, type IChannel } from './channel';
 import {
   DEFAULT_ARCHITECTURE,
   DEFAULT_LOG_RETENTION,
   DEFAULT_MEMORY_SIZE,
   DEFAULT_RUNTIME,
   deadLetterQueueProps,
+  removalPolicyOf,
 } from './defaults';
 import { productFunctionEntry } from './product-function-entry';
 import { Problems } from './validation';
@@ -84,9 +97,17 @@ export interface TransactionalOutboxProps {
   readonly pollingInterval?: Duration;
   /** Polling: partitions of the sparse index writers spread over. @default 4 */
   readonly pollingBuckets?: number;
+  /**
+   * Removal policy of the relay's log group.
+   * @default - the `switchyard:removalPolicy` context, else RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 const DEFAULT_RETRY_ATTEMPTS = 10;
+/** Tag (and value) that marks an outbox failure queue for the operator commands. */
+export const FAILURE_QUEUE_ROLE_TAG = 'switchyard:role';
+export const FAILURE_QUEUE_ROLE = 'outbox-failure-queue';
 
 /**
  * The transactional outbox: atomic state change + publish.
@@ -96,7 +117,7 @@ const DEFAULT_RETRY_ATTEMPTS = 10;
  * outbox.grantWrite(placeOrder.function); // SWITCHYARD_OUTBOX_TABLE, mode and channel names
  * new cloudwatch.Alarm(this, 'RelayLag', { metric: outbox.metricIteratorAge(), threshold: 60_000, evaluationPeriods: 3 });
  */
-export class TransactionalOutbox extends Construct {
+export class TransactionalOutbox extends Construct implements IAlarmSource {
   /**
    * Adds the sparse index the polling publisher queries to a table: partition key `unpublished`,
    * sort key `pollKey` (strings), keys only.
@@ -120,6 +141,9 @@ export class TransactionalOutbox extends Construct {
   readonly failureQueue: sqs.Queue;
   /** Polling: the schedule. */
   readonly schedule?: events.Rule;
+  /** Log-tailing: the stream event source mapping. */
+  readonly eventSource?: sources.DynamoEventSource;
+  private readonly createdAlarms: cloudwatch.Alarm[] = [];
   private readonly writers: lambda.Function[] = [];
   private readonly routes = new Map<string, string>();
   private readonly buckets: number;
@@ -137,12 +161,17 @@ export class TransactionalOutbox extends Construct {
 
     this.table = props.table ?? this.createTable(partitionKey, sortKey);
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', deadLetterQueueProps({ fifo: false }));
+    // How `switchyard dlq list` and `switchyard outbox replay` find it: nothing redrives into it.
+    Tags.of(this.failureQueue).add(FAILURE_QUEUE_ROLE_TAG, FAILURE_QUEUE_ROLE);
 
     this.relayRole = new iam.Role(this, 'RelayRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Role of the outbox relay of ${this.node.path}`,
     });
-    const logGroup = new logs.LogGroup(this, 'RelayLogGroup', { retention: DEFAULT_LOG_RETENTION });
+    const logGroup = new logs.LogGroup(this, 'RelayLogGroup', {
+      retention: DEFAULT_LOG_RETENTION,
+      removalPolicy: removalPolicyOf(this, props.removalPolicy),
+    });
     logGroup.grantWrite(this.relayRole);
     this.relayFunction = new nodejs.NodejsFunction(this, 'Relay', {
       entry: productFunctionEntry(this.relay === 'polling' ? 'outbox-poller' : 'outbox-relay'),
@@ -173,19 +202,19 @@ export class TransactionalOutbox extends Construct {
       // for the failure queue (PutItem) and the park markers that keep a retried record from being
       // parked twice (conditional PutItem, then GetItem of the marker on a retry).
       this.table.grant(this.relayFunction, 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:GetItem');
-      this.relayFunction.addEventSource(
-        new sources.DynamoEventSource(this.table, {
-          startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-          batchSize: props.batchSize ?? 100,
-          maxBatchingWindow: props.maxBatchingWindow,
-          bisectBatchOnError: true,
-          reportBatchItemFailures: true,
-          retryAttempts: props.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
-          maxRecordAge: props.maxRecordAge ?? Duration.days(1),
-          onFailure: new sources.SqsDlq(this.failureQueue),
-          filters: [lambda.FilterCriteria.filter({ eventName: [...RELAY_FILTER_PATTERN.eventName] })],
-        }),
-      );
+      this.eventSource = new sources.DynamoEventSource(this.table, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: props.batchSize ?? 100,
+        maxBatchingWindow: props.maxBatchingWindow,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: props.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
+        maxRecordAge: props.maxRecordAge ?? Duration.days(1),
+        onFailure: new sources.SqsDlq(this.failureQueue),
+        filters: [lambda.FilterCriteria.filter({ eventName: [...RELAY_FILTER_PATTERN.eventName] })],
+        metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+      });
+      this.relayFunction.addEventSource(this.eventSource);
     } else {
       this.table.grantReadWriteData(this.relayFunction);
       // grantReadWriteData covers indexes only of tables whose indexes CDK knows; an imported table's
@@ -217,8 +246,12 @@ export class TransactionalOutbox extends Construct {
    */
   routeTo(channel: IChannel | OutboxChannel): void {
     const { variable, address } = this.bindRelay(channel);
-    this.routes.set(variable, address);
-    for (const fn of this.writers) fn.addEnvironment(variable, address);
+    // Writers also learn the channel's size limit, so the unit of work checks it before committing.
+    const variables = 'bindProducer' in channel ? channelEnvironment(channel) : { [variable]: address };
+    for (const [name, value] of Object.entries(variables)) {
+      this.routes.set(name, value);
+      for (const fn of this.writers) fn.addEnvironment(name, value);
+    }
   }
 
   /**
@@ -251,6 +284,91 @@ export class TransactionalOutbox extends Construct {
   /** Records in the failure queue (parked or given up on): alarm when above zero. */
   metricFailedRecords(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  }
+
+  /** Failed invocations of the relay or poller function. */
+  metricRelayErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.relayFunction.metricErrors(props);
+  }
+
+  /**
+   * Polling: age in seconds of the oldest outbox item a poll found and left unpublished (0 when it
+   * published everything). The poller writes it to its log in CloudWatch embedded metric format.
+   */
+  metricOldestUnpublishedAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: SWITCHYARD_METRIC_NAMESPACE,
+      metricName: OUTBOX_UNPUBLISHED_AGE_METRIC,
+      dimensionsMap: { [OUTBOX_TABLE_DIMENSION]: this.table.tableName },
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  /** Log-tailing: an EventCount metric of the stream mapping (`PolledEventCount`, `FailedInvokeEventCount`, `OnFailureDestinationDeliveredEventCount`...). */
+  metricEventSourceMapping(
+    metricName: string,
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric | undefined {
+    return this.eventSource
+      ? eventSourceMappingMetric(this.eventSource.eventSourceMappingId, metricName, props)
+      : undefined;
+  }
+
+  get alarms(): readonly cloudwatch.Alarm[] {
+    return this.createdAlarms;
+  }
+
+  /**
+   * Alarms of the outbox: records in the failure queue, relay errors, and lag: the stream iterator
+   * age (log-tailing, above 1 minute for 3 periods) or the oldest unpublished item (polling, above 5
+   * minutes; a poller that stops reporting counts as breaching).
+   */
+  addAlarms(thresholds: AlarmThresholds = {}): readonly cloudwatch.Alarm[] {
+    if (this.createdAlarms.length > 0) return this.createdAlarms;
+    const t = resolveThresholds(thresholds);
+    const name = `Switchyard outbox ${this.node.path}`;
+    this.createdAlarms.push(
+      anyAboveZeroAlarm(
+        this,
+        'FailureQueueNotEmptyAlarm',
+        this.metricFailedRecords({ period: t.period }),
+        `${name}: records parked in the relay's failure queue are not published. Inspect with "switchyard dlq show", then "switchyard outbox replay".`,
+      ),
+      errorAlarm(
+        this,
+        'RelayErrorsAlarm',
+        this.metricRelayErrors({ statistic: 'Sum', period: t.period }),
+        t.functionErrors,
+        `${name}: the ${this.relay} relay function failed.`,
+      ),
+    );
+    if (this.relay === 'log-tailing') {
+      this.createdAlarms.push(
+        lagAlarm(
+          this,
+          'RelayIteratorAgeAlarm',
+          this.metricIteratorAge({ period: t.period }),
+          t.relayIteratorAge.toMilliseconds(),
+          t.lagEvaluationPeriods,
+          `${name}: the relay is more than ${t.relayIteratorAge.toHumanString()} behind the table's stream; committed messages are not being published.`,
+        ),
+      );
+    } else {
+      this.createdAlarms.push(
+        lagAlarm(
+          this,
+          'UnpublishedAgeAlarm',
+          this.metricOldestUnpublishedAge({ period: t.period }),
+          t.unpublishedAge.toSeconds(),
+          t.lagEvaluationPeriods,
+          `${name}: an outbox item has waited more than ${t.unpublishedAge.toHumanString()} to be published, or the poller stopped reporting.`,
+          cloudwatch.TreatMissingData.BREACHING,
+        ),
+      );
+    }
+    return this.createdAlarms;
   }
 
   /** Each acknowledged cdk-nag finding with the reason it is safe here. */
@@ -412,13 +530,29 @@ export class TransactionalOutbox extends Construct {
       } else if (range && range !== wantRange) {
         problems.add(`table ${table.node.path} has sort key "${range}"; pass sortKeyName: '${range}'.`);
       }
+      const ttl = (table.node.defaultChild as dynamodb.CfnTable).timeToLiveSpecification as
+        | dynamodb.CfnTable.TimeToLiveSpecificationProperty
+        | undefined;
+      if (!ttl || ttl.attributeName !== OutboxAttributes.EXPIRES_AT || ttl.enabled === false) {
+        problems.add(
+          `table ${table.node.path} has no TTL on "${OutboxAttributes.EXPIRES_AT}", but the outbox writes items that must expire there ` +
+            "(the relay's attempt counters, the poller's leases, published outbox items); without it they pile up. " +
+            `Create the table with timeToLiveAttribute: '${OutboxAttributes.EXPIRES_AT}'.`,
+        );
+      }
       if (this.relay === 'polling' && !hasIndex(table, POLLING_INDEX_NAME)) {
         problems.add(
           `relay 'polling' needs the sparse index "${POLLING_INDEX_NAME}" on table ${table.node.path}; ` +
             'add it with TransactionalOutbox.addPollingIndex(table) before creating the outbox.',
         );
       }
-    } else if (this.relay === 'polling') {
+    } else {
+      Annotations.of(this).addWarningV2(
+        'switchyard:outbox-ttl-unchecked',
+        `Imported table: make sure its TTL attribute is "${OutboxAttributes.EXPIRES_AT}", or the relay's attempt counters and leases pile up.`,
+      );
+    }
+    if (!(table instanceof dynamodb.Table) && this.relay === 'polling') {
       Annotations.of(this).addWarningV2(
         'switchyard:outbox-polling-index-unchecked',
         `Imported table: make sure it has the sparse index "${POLLING_INDEX_NAME}" (unpublished/pollKey, strings).`,

@@ -13,6 +13,7 @@ import type { Message } from '../core/message';
 import { FailureReasons, RecordFailure } from './failure';
 import { createLogger, type JsonLogger } from './logger';
 import { type UnwrappedRecord, unwrapRecord } from './record';
+import { type RetryBackoffOptions, RetryScheduler, retryBackoffFromEnvironment } from './retry-backoff';
 import type { HandlerRegistration, Logger, MessageHandler } from './types';
 
 export interface ConsumerOptions {
@@ -29,6 +30,14 @@ export interface ConsumerOptions {
   readonly fallback?: MessageHandler;
   /** @default - a JSON logger writing to stdout with field `consumer` */
   readonly logger?: Logger;
+  /**
+   * Failed messages return after an exponentially growing, jittered delay instead of the queue's
+   * visibility timeout; `false` turns it off.
+   * @default - from SWITCHYARD_RETRY_BASE_SECONDS / _MAX_SECONDS (set by the MessageConsumer construct), else off
+   */
+  readonly retryBackoff?: RetryBackoffOptions | false;
+  /** Schedules the retries. @default - a scheduler with a default SQS client */
+  readonly retryScheduler?: RetryScheduler;
 }
 
 export interface Consumer {
@@ -61,6 +70,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     registrations.set(type, registration);
   }
   const logger: Logger = options.logger ?? createLogger({ consumer: options.name });
+  const backoff =
+    options.retryBackoff === false ? undefined : (options.retryBackoff ?? retryBackoffFromEnvironment());
+  const retries = backoff ? (options.retryScheduler ?? new RetryScheduler(backoff)) : undefined;
 
   const handleRecord = async (record: SQSRecord, unwrapped: UnwrappedRecord, lambdaContext?: Context) => {
     let payload: unknown;
@@ -145,6 +157,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     async handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
       assertSqsEvent(event, options.name);
       const batchItemFailures: SQSBatchItemFailure[] = [];
+      const failedRecords: SQSRecord[] = [];
       // FIFO: once a record of a group fails, later records of that group must not overtake it.
       const failedGroups = new Set<string>();
       for (const record of event.Records ?? []) {
@@ -157,6 +170,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         };
         if (unwrapped.groupId !== undefined && failedGroups.has(unwrapped.groupId)) {
           batchItemFailures.push({ itemIdentifier: record.messageId });
+          failedRecords.push(record);
           logger.warn('Message not processed: an earlier message of its FIFO group failed in this batch', {
             consumer: options.name,
             reason: FailureReasons.EARLIER_IN_GROUP_FAILED,
@@ -169,6 +183,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           await handleRecord(record, unwrapped, context);
         } catch (error) {
           batchItemFailures.push({ itemIdentifier: record.messageId });
+          failedRecords.push(record);
           if (unwrapped.groupId !== undefined) failedGroups.add(unwrapped.groupId);
           const failure = error instanceof RecordFailure ? error : undefined;
           logger.error('Message failed', {
@@ -177,6 +192,21 @@ export function createConsumer(options: ConsumerOptions): Consumer {
             ...fields,
             error: failure ? failure.message : describe(error),
             ...(unwrapped.groupId !== undefined ? { messageGroupId: unwrapped.groupId } : {}),
+          });
+        }
+      }
+      if (retries && failedRecords.length > 0) {
+        try {
+          const scheduled = await retries.schedule(failedRecords);
+          logger.info('Failed messages return after a backoff', {
+            consumer: options.name,
+            retries: scheduled.map((s) => ({ sqsMessageId: s.sqsMessageId, delaySeconds: s.delaySeconds })),
+          });
+        } catch (error) {
+          // Nothing is lost: the messages return after the queue's visibility timeout instead.
+          logger.warn('Could not schedule retries with backoff; the queue visibility timeout applies', {
+            consumer: options.name,
+            error: describe(error),
           });
         }
       }

@@ -12,6 +12,8 @@ export const Headers = {
   PARTITION_KEY: 'partition-key',
   TIMESTAMP: 'timestamp',
   SOURCE: 'source',
+  /** Fair queues: on standard SQS queues the producer sends it as MessageGroupId (see producer/fifo.ts). */
+  TENANT_KEY: 'tenant-key',
 } as const;
 
 export type HeaderName = (typeof Headers)[keyof typeof Headers];

@@ -30,6 +30,11 @@ export interface MessageOptions {
   readonly replyTo?: string;
   /** Ordering key: becomes MessageGroupId on FIFO channels. */
   readonly partitionKey?: string;
+  /**
+   * Tenant of the message: on standard SQS queues it becomes MessageGroupId, which makes the queue
+   * an SQS fair queue, so one noisy tenant's backlog does not delay the others.
+   */
+  readonly tenantKey?: string;
   /** @default - `SWITCHYARD_SOURCE`, else the Lambda function name, else 'unknown' */
   readonly source?: string;
   /** @default - now */
@@ -71,6 +76,7 @@ export function buildMessage<P>(
   if (causationId) headers[Headers.CAUSATION_ID] = causationId;
   if (options.replyTo) headers[Headers.REPLY_TO] = options.replyTo;
   if (options.partitionKey) headers[Headers.PARTITION_KEY] = options.partitionKey;
+  if (options.tenantKey) headers[Headers.TENANT_KEY] = options.tenantKey;
   headers[Headers.TIMESTAMP] = (options.timestamp ?? new Date()).toISOString();
   headers[Headers.SOURCE] = options.source ?? defaultSource();
   return { id, type, kind, headers, payload };

@@ -22,6 +22,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '../consumer/types';
+import { timestampOf } from '../core/message';
 import { type ChannelRef, channelRef, type MessageProducer, NOT_SENT_CODE } from '../producer/port';
 import { unsendableReason as sendCheckFailure } from '../producer/send-checks';
 import {
@@ -34,6 +35,7 @@ import {
   type OutboxEntry,
   POLLING_INDEX_NAME,
 } from './layout';
+import { unpublishedAgeDocument } from './metrics';
 import { consoleLogger } from './relay';
 
 export interface PollingPublisherOptions {
@@ -63,6 +65,11 @@ export interface PollingPublisherOptions {
   readonly logger?: Logger;
   /** Identifies this poller in leases; each poll() adds its own suffix. @default - a random id */
   readonly owner?: string;
+  /**
+   * Where the poll's metric line (CloudWatch embedded metric format) goes.
+   * @default - stdout, which Lambda sends to CloudWatch Logs
+   */
+  readonly metricSink?: (line: string) => void;
 }
 
 export interface PollOutcome {
@@ -74,6 +81,8 @@ export interface PollOutcome {
   readonly leased: number;
   readonly failed: number;
   readonly parked: number;
+  /** Age in seconds of the oldest item this poll found and left unpublished; 0 when none. */
+  readonly oldestUnpublishedAgeSeconds: number;
 }
 
 interface OutboxRow {
@@ -370,13 +379,33 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
     return park;
   };
 
+  /** Publishes in order; also returns the creation time of the first item left unpublished. */
   const publishAggregate = async (
+    aggregateId: string,
+    owner: string,
+    remainingMs: () => number,
+  ): Promise<{
+    published: number;
+    requests: number;
+    failed: number;
+    parked: number;
+    lostLease: boolean;
+    oldestLeftAt?: number;
+  }> => {
+    const rows = await unpublished(aggregateId);
+    const tally = await publishRows(rows, aggregateId, owner, remainingMs);
+    // Items go out in order and a failure stops the aggregate, so the first left is rows[published].
+    const left = rows[tally.published];
+    return { ...tally, oldestLeftAt: left ? timestampOf(left.entry.message) : undefined };
+  };
+
+  const publishRows = async (
+    rows: OutboxRow[],
     aggregateId: string,
     owner: string,
     remainingMs: () => number,
   ): Promise<{ published: number; requests: number; failed: number; parked: number; lostLease: boolean }> => {
     const tally = { published: 0, requests: 0, failed: 0, parked: 0, lostLease: false };
-    const rows = await unpublished(aggregateId);
     let i = 0;
     while (i < rows.length) {
       if (remainingMs() < 5_000) break;
@@ -452,6 +481,7 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
       const owner = `${pollerId}:${randomUUID()}`;
       const aggregates = await findAggregates();
       const outcome = { published: 0, requests: 0, aggregates: 0, leased: 0, failed: 0, parked: 0 };
+      let oldestLeftAt = Number.POSITIVE_INFINITY;
       let next = 0;
       let failure: { error: unknown } | undefined;
       const worker = async (): Promise<void> => {
@@ -471,6 +501,7 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
               outcome.requests += tally.requests;
               outcome.failed += tally.failed;
               outcome.parked += tally.parked;
+              if (tally.oldestLeftAt !== undefined) oldestLeftAt = Math.min(oldestLeftAt, tally.oldestLeftAt);
               if (tally.lostLease)
                 logger.warn('outbox lease lost; another poller may go on', { owner, aggregateId });
             } finally {
@@ -485,8 +516,14 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
       // no worker outlives the invocation and keeps publishing while the next one starts.
       await Promise.allSettled(Array.from({ length: options.concurrency ?? 4 }, worker));
       if (failure) throw failure.error;
-      logger.info('outbox poll done', { owner, ...outcome });
-      return outcome;
+      const now = Date.now();
+      const oldestUnpublishedAgeSeconds = Number.isFinite(oldestLeftAt) ? (now - oldestLeftAt) / 1000 : 0;
+      logger.info('outbox poll done', { owner, ...outcome, oldestUnpublishedAgeSeconds });
+      // Emitted on every poll, 0 included: a poller that stops reporting is itself an alarm.
+      (options.metricSink ?? ((line: string) => process.stdout.write(`${line}\n`)))(
+        unpublishedAgeDocument(options.table, oldestUnpublishedAgeSeconds, now),
+      );
+      return { ...outcome, oldestUnpublishedAgeSeconds };
     },
   };
 }

@@ -1,5 +1,6 @@
 /** FIFO channel fields: the partition key becomes MessageGroupId, the message id MessageDeduplicationId. */
 import { ConfigurationError } from '../core/errors';
+import { Headers } from '../core/headers';
 import { type Message, partitionKeyOf } from '../core/message';
 import { MissingPartitionKeyError } from './errors';
 import { isFifoAddress } from './port';
@@ -17,7 +18,7 @@ const FIFO_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
  * deduplication id makes a retried send of the same message a no-op within the 5-minute window.
  */
 export function fifoFields(address: string, message: Message): FifoFields {
-  if (!isFifoAddress(address)) return {};
+  if (!isFifoAddress(address)) return fairQueueFields(address, message);
   const groupId = partitionKeyOf(message);
   if (!groupId) throw new MissingPartitionKeyError(message.type, message.id, address);
   for (const [field, value] of [
@@ -32,4 +33,21 @@ export function fifoFields(address: string, message: Message): FifoFields {
     }
   }
   return { MessageGroupId: groupId, MessageDeduplicationId: message.id };
+}
+
+/**
+ * Standard SQS queues: a message with a tenant key carries it as MessageGroupId, which turns the
+ * queue into an SQS fair queue (no ordering, no deduplication: a noisy tenant's backlog just stops
+ * delaying the other tenants). SNS standard topics get nothing.
+ */
+function fairQueueFields(address: string, message: Message): FifoFields {
+  const tenant = message.headers[Headers.TENANT_KEY];
+  if (!tenant || !/^https?:\/\//.test(address)) return {};
+  if (!FIFO_ID.test(tenant)) {
+    throw new ConfigurationError(
+      `Message ${message.type} (${message.id}) has tenant key "${tenant}", which SQS rejects as MessageGroupId: ` +
+        'use 1-128 letters, digits or punctuation characters.',
+    );
+  }
+  return { MessageGroupId: tenant };
 }

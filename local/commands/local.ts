@@ -5,6 +5,7 @@
  */
 import { LocalCloud } from '../cloud';
 import { collectFlowReport, formatFlowReport } from '../flow-report';
+import { removeSession, writeSession } from '../session';
 import { summarize } from '../stats';
 import { isFoodDeliveryApp, runFoodDeliveryWorkload, type WorkloadResult } from '../workload/food-delivery';
 import { consoleProgress } from '../workload/progress';
@@ -82,9 +83,11 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
   });
   // Ctrl-C during the workload still stops the workers and emulators.
   let idle = false;
+  const appDir = options.appDir ?? process.cwd();
   const interrupted = waitForSignal().then(async (signal) => {
     output.err(`\n${signal}: shutting down ...`);
     removeKeepState(options.appDir ?? process.cwd());
+    removeSession(appDir);
     await cloud.stop();
     // Stopping a --keep session is the normal way to end it; interrupting a workload is not.
     process.exit(idle ? 0 : 130);
@@ -141,12 +144,22 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       const stateFile = writeKeepState(options.appDir ?? process.cwd(), cloud);
       output.out(`\n\`switchyard invoke\` in this app uses this cloud (state in ${stateFile}).`);
       output.out('Local cloud running. Press Ctrl-C to stop.');
+      // Lets `switchyard dlq ... --local` in another terminal find this cloud.
+      writeSession(appDir, {
+        pid: process.pid,
+        region: cloud.region,
+        endpoints: cloud.endpoints,
+        startedAt: new Date().toISOString(),
+      });
+
+      output.out('\nLocal cloud running. Press Ctrl-C to stop.');
       idle = true;
       await new Promise<never>(() => undefined);
     }
     return exitCode;
   } finally {
     removeKeepState(options.appDir ?? process.cwd());
+    removeSession(appDir);
     await cloud.stop();
   }
 }

@@ -7,14 +7,20 @@ import { nagPacks, PointToPointChannel } from '../../lib';
 const nagViolations = (stack: Stack) => nagPacks().flatMap((pack) => pack.validateScope(stack).violations);
 
 describe('PointToPointChannel', () => {
-  // GIVEN a standard and a FIFO channel, a sender, an export and imports
+  // GIVEN a standard and a FIFO channel with fixed queue names, a sender, an export and imports
   const app = new App();
   const stack = new Stack(app, 'Queues');
   const commands = new PointToPointChannel(stack, 'KitchenCommands', {
     channelName: 'kitchen-commands',
+    queueName: 'kitchen-commands',
     visibilityTimeout: Duration.seconds(120),
   });
-  new PointToPointChannel(stack, 'Ordered', { channelName: 'ordered', fifo: true, maxReceiveCount: 3 });
+  new PointToPointChannel(stack, 'Ordered', {
+    channelName: 'ordered',
+    queueName: 'ordered',
+    fifo: true,
+    maxReceiveCount: 3,
+  });
   const sender = new iam.Role(stack, 'Sender', { assumedBy: new iam.AccountRootPrincipal() });
   commands.grantSend(sender);
   commands.exportToSsm();

@@ -9,8 +9,15 @@ describe('PublishSubscribeChannel', () => {
   // GIVEN one stack with a FIFO and a standard channel, a publisher, an export and two imports
   const app = new App();
   const stack = new Stack(app, 'Channels');
-  const fifo = new PublishSubscribeChannel(stack, 'OrderEvents', { channelName: 'order-events', fifo: true });
-  const standard = new PublishSubscribeChannel(stack, 'KitchenEvents', { channelName: 'kitchen-events' });
+  const fifo = new PublishSubscribeChannel(stack, 'OrderEvents', {
+    channelName: 'order-events',
+    topicName: 'order-events',
+    fifo: true,
+  });
+  const standard = new PublishSubscribeChannel(stack, 'KitchenEvents', {
+    channelName: 'kitchen-events',
+    topicName: 'kitchen-events',
+  });
   const publisher = new iam.Role(stack, 'Publisher', { assumedBy: new iam.AccountRootPrincipal() });
   standard.grantPublish(publisher);
   fifo.exportToSsm();

@@ -146,6 +146,7 @@ describe('TransactionalOutbox', () => {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       stream: dynamodb.StreamViewType.NEW_IMAGE,
+      timeToLiveAttribute: 'expiresAt',
     });
     const outbox = new TransactionalOutbox(stack, 'Outbox', { table });
     expect(outbox.table).toBe(table);
@@ -155,6 +156,7 @@ describe('TransactionalOutbox', () => {
     const table = new dynamodb.Table(stack, 'Orders', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
     });
     expect(() => new TransactionalOutbox(stack, 'A', { table })).toThrow(/Test\/A.*needs a stream/s);
     expect(() => new TransactionalOutbox(stack, 'B', { table, relay: 'polling' })).toThrow(
@@ -162,6 +164,17 @@ describe('TransactionalOutbox', () => {
     );
     TransactionalOutbox.addPollingIndex(table);
     expect(() => new TransactionalOutbox(stack, 'C', { table, relay: 'polling' })).not.toThrow();
+  });
+
+  it("fails on a table without TTL on expiresAt, where the relay's attempt counters would pile up", () => {
+    const table = new dynamodb.Table(stack, 'Orders', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    });
+    expect(() => new TransactionalOutbox(stack, 'Outbox', { table, mode: 'in-item' })).toThrow(
+      /Test\/Outbox.*table Test\/Orders has no TTL on "expiresAt".*attempt counters.*timeToLiveAttribute: 'expiresAt'/s,
+    );
   });
 
   it('fails for in-item with polling, and collects every problem in one error', () => {

@@ -32,9 +32,10 @@ export async function createQueue(
       'DeduplicationScope',
       'FifoThroughputLimit',
       'RedrivePolicy',
+      'Tags',
       ...NUMERIC,
     ],
-    ['KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'SqsManagedSseEnabled', 'Tags', 'RedriveAllowPolicy'],
+    ['KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'SqsManagedSseEnabled', 'RedriveAllowPolicy'],
   );
   const fifo = bool(props.FifoQueue);
   const name =
@@ -54,8 +55,19 @@ export async function createQueue(
     attributes.RedrivePolicy = jsonString(props.RedrivePolicy);
     redrive = JSON.parse(attributes.RedrivePolicy) as typeof redrive;
   }
+  // Tags mark queues for operator tools (the outbox failure queue's switchyard:role).
+  const tags = Object.fromEntries(
+    ((props.Tags as { Key?: unknown; Value?: unknown }[] | undefined) ?? []).map((t) => [
+      asString(t.Key, 'Tags.Key'),
+      asString(t.Value, 'Tags.Value'),
+    ]),
+  );
   const created = await ctx.clients.sqs.send(
-    new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: attributes,
+      ...(Object.keys(tags).length > 0 ? { tags } : {}),
+    }),
   );
   const url = created.QueueUrl!;
   const described = await ctx.clients.sqs.send(
