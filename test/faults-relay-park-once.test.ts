@@ -6,9 +6,10 @@
  * batch is retried from its last checkpoint), and SDK faults are injected below the retry layer.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { replayOutbox } from '../bin/ops/outbox-replay';
 import type { Logger } from '../lambdas/consumer/types';
 import { createStreamRelay, createUnitOfWork, FailureParking, type ParkedRecord } from '../lambdas/outbox';
 import { createProducer } from '../lambdas/producer';
@@ -39,7 +40,9 @@ function killingOnFirstPark(): Logger {
 }
 
 /** One committed message to a queue that does not exist: a permanent failure, parked after 1 attempt. */
-async function unpublishableRecord(name: string): Promise<{ table: string; records: DynamoDBRecord[] }> {
+async function unpublishableRecord(
+  name: string,
+): Promise<{ table: string; records: DynamoDBRecord[]; missingQueueName: string }> {
   const table = await createOutboxTable();
   const existing = await createQueue(`${name}-existing`);
   const missing = existing.replace(/[^/]+$/, `${name}-no-such-queue`);
@@ -50,7 +53,7 @@ async function unpublishableRecord(name: string): Promise<{ table: string; recor
   await uow.commit();
   const records = await new StreamTail(table).open().then((t) => t.read());
   expect(records).toHaveLength(1);
-  return { table, records };
+  return { table, records, missingQueueName: `${name}-no-such-queue` };
 }
 
 /** Redelivers the batch after a failed invocation, as the event source mapping does. */
@@ -128,5 +131,36 @@ describe('relay parking is idempotent per stream record', () => {
     const parked = (await drain(failureQueue, 3)) as unknown as { body: ParkedRecord }[];
     expect(parked).toHaveLength(2);
     expect(new Set(parked.map((p) => p.body.switchyard.parkId))).toEqual(new Set([records[0]!.eventID]));
+  });
+
+  it('outbox replay republishes such a record once and deletes the second copy (same parkId)', async () => {
+    // GIVEN the two copies of the one window left, and the destination created since
+    const { table, records, missingQueueName } = await unpublishableRecord('park-replay');
+    const failureQueue = await createQueue('park-replay-failures');
+    const sqs = new SQSClient({});
+    injectFaults(sqs, { commands: ['SendMessageCommand'], times: 1, when: 'after', error: killed });
+    const relay = createStreamRelay({
+      producer: createProducer(),
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      parking: new FailureParking({ queueUrl: failureQueue, table, keyAttributes, maxAttempts: 1, sqs }),
+    });
+    await invokeUntilDone(relay, records);
+    const plain = new SQSClient({});
+    const destination = (await plain.send(new CreateQueueCommand({ QueueName: missingQueueName }))).QueueUrl!;
+    // WHEN the operator replays the failure queue
+    const summary = await replayOutbox({
+      sqs: plain,
+      producer: createProducer(),
+      failureQueueUrl: failureQueue,
+    });
+    // THEN one record was republished, the copy deleted, and the destination got the message once
+    expect(summary).toMatchObject({
+      records: 2,
+      replayedRecords: 1,
+      republishedMessages: 1,
+      duplicateCopies: 1,
+    });
+    expect(await drain(destination, 2)).toHaveLength(1);
+    expect(await drain(failureQueue, 1)).toEqual([]);
   });
 });

@@ -21,7 +21,8 @@
  * finds PARKED does not send again. The one window left, a kill between SendMessage returning and
  * the marker update (one DynamoDB request), cannot be closed between two services without a
  * deduplicating reader: there the retry sends again (losing a parked record would be worse), and
- * both copies carry the same `switchyard.parkId`, so tooling can collapse them.
+ * both copies carry the same `switchyard.parkId`, and `switchyard outbox replay` republishes one of
+ * them and deletes the other, so the operator acts on the failure once.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
