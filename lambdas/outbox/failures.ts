@@ -12,10 +12,10 @@
  *
  * Parking is idempotent per stream record. A relay killed after the failure-queue SendMessage and
  * before its checkpoint gets the same record again, counts another attempt and would park it again:
- * two entries for one failure reach the operator, who may replay both. The failure queue is the
- * mapping's OnFailure destination, so it must be a standard queue (Lambda does not deliver OnFailure
- * records to FIFO queues), and a FIFO deduplication id would only cover 5 minutes anyway, while
- * mapping retries back off for longer. Putting the eventID in the body alone still leaves the copy
+ * two entries for one failure reach the operator, who may replay both. A FIFO deduplication id is
+ * no answer: the failure queue is also the mapping's OnFailure destination and the construct makes
+ * it a standard queue, and FIFO deduplication covers only 5 minutes while the mapping may retry a
+ * record until its maximum age (1 day). Putting the eventID in the body alone still leaves the copy
  * in front of the operator. So the table holds a marker per record (`OUTBOX-RELAY-PARK#<eventID>`),
  * claimed with a conditional write before the send and marked PARKED right after it; a retry that
  * finds PARKED does not send again. The one window left, a kill between SendMessage returning and
