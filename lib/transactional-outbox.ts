@@ -199,8 +199,9 @@ export class TransactionalOutbox extends Construct implements IAlarmSource {
 
     if (this.relay === 'log-tailing') {
       // Attempt counters for parking live in the outbox table, and so do parked messages too large
-      // for the failure queue (PutItem).
-      this.table.grant(this.relayFunction, 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+      // for the failure queue (PutItem) and the park markers that keep a retried record from being
+      // parked twice (conditional PutItem, then GetItem of the marker on a retry).
+      this.table.grant(this.relayFunction, 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:GetItem');
       this.eventSource = new sources.DynamoEventSource(this.table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
         batchSize: props.batchSize ?? 100,

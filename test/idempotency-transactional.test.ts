@@ -168,14 +168,14 @@ describe('transactional()', () => {
     );
   });
 
-  it('turns transaction conflicts into retryable failures, never acknowledgements', async () => {
+  it('turns transaction conflicts that outlast its in-process attempts into retryable failures, never acknowledgements', async () => {
     // DynamoDB Local serializes transactions (120 concurrent ones on one item produced no conflict in
-    // a probe), so the cancellation DynamoDB sends on a conflict is injected here.
+    // a probe), so the cancellation DynamoDB sends on a conflict is injected here: on all 4 attempts.
     const handler = transactional<{ item: string }>(
       async (message, _context, tx) => {
         tx.update(increment(business, message.payload.item));
       },
-      { table: processed, client: failingClient(1, conflict) },
+      { table: processed, client: failingClient(4, conflict), retryBaseDelayMs: 1 },
     );
     const message = counterMessage('conflict');
     const failure = handler(message, handlerContext('kitchen'));

@@ -296,6 +296,9 @@ export async function outboxReplay(
         `${summary.interrupted ? 'Stopped' : 'Done'}: replayed ${summary.replayedRecords} of ${summary.records} record(s) ` +
           `(${summary.republishedMessages} message(s)) from ${chosen.queue.name}` +
           (summary.skipped ? `, ${summary.skipped} left by the filter` : '') +
+          (summary.duplicateCopies
+            ? `, ${summary.duplicateCopies} duplicate cop(ies) of a parked record deleted`
+            : '') +
           (summary.kept.length ? `, ${summary.kept.length} kept` : '') +
           '.',
       );

@@ -30,6 +30,8 @@ interface ParkedMessage {
 
 interface FailureRecord {
   readonly message: Message;
+  /** The relay's identity of the parked stream record: every copy parked for it carries the same one. */
+  readonly parkId?: string;
   readonly messages: readonly ParkedMessage[];
   /** Why it cannot be replayed, when it cannot. */
   readonly unreplayable?: string;
@@ -53,6 +55,8 @@ export interface ReplaySummary {
   readonly replayedRecords: number;
   readonly republishedMessages: number;
   readonly skipped: number;
+  /** Second copies of a record the relay parked twice (same parkId), deleted without republishing. */
+  readonly duplicateCopies: number;
   /** Records kept because they cannot be replayed (reason per record) or an earlier one of their aggregate failed. */
   readonly kept: readonly { readonly record: string; readonly reason: string }[];
   readonly interrupted: boolean;
@@ -67,6 +71,10 @@ export async function replayOutbox(options: ReplayOptions): Promise<ReplaySummar
   let replayedRecords = 0;
   let republishedMessages = 0;
   let skipped = 0;
+  let duplicateCopies = 0;
+  // The relay parks a stream record once, except when it dies between the failure-queue send and
+  // its park marker update: then two copies with one parkId arrive here, and only one is replayed.
+  const replayedParkIds = new Set<string>();
   // Order per aggregate: by aggregate, then by the first sequence number a record carries.
   const ordered = [...records].sort(
     (a, b) =>
@@ -83,7 +91,15 @@ export async function replayOutbox(options: ReplayOptions): Promise<ReplaySummar
       }
       const aggregates = [...new Set(record.messages.map((m) => m.aggregateId))];
       const id = record.message.MessageId ?? '?';
-      if (options.filter?.type && !record.messages.some((m) => m.type === options.filter?.type)) {
+      if (record.parkId !== undefined && replayedParkIds.has(record.parkId)) {
+        await sqs.send(
+          new DeleteMessageCommand({
+            QueueUrl: failureQueueUrl,
+            ReceiptHandle: record.message.ReceiptHandle,
+          }),
+        );
+        duplicateCopies += 1;
+      } else if (options.filter?.type && !record.messages.some((m) => m.type === options.filter?.type)) {
         skipped += 1;
         held.push(record.message);
       } else if (record.unreplayable) {
@@ -111,6 +127,7 @@ export async function replayOutbox(options: ReplayOptions): Promise<ReplaySummar
           );
           replayedRecords += 1;
           republishedMessages += record.messages.length;
+          if (record.parkId !== undefined) replayedParkIds.add(record.parkId);
           options.onReplayed?.(replayedRecords);
         }
       }
@@ -125,6 +142,7 @@ export async function replayOutbox(options: ReplayOptions): Promise<ReplaySummar
     replayedRecords,
     republishedMessages,
     skipped,
+    duplicateCopies,
     kept,
     interrupted: Boolean(options.signal?.aborted),
   };
@@ -188,7 +206,10 @@ async function receiveAll(
 }
 
 function parseRecord(message: Message): FailureRecord {
-  let body: { switchyard?: { messages?: ParkedMessage[] }; DDBStreamBatchInfo?: { shardId?: string } };
+  let body: {
+    switchyard?: { messages?: ParkedMessage[]; parkId?: string };
+    DDBStreamBatchInfo?: { shardId?: string };
+  };
   try {
     body = JSON.parse(message.Body ?? '') as typeof body;
   } catch {
@@ -215,5 +236,5 @@ function parseRecord(message: Message): FailureRecord {
       unreplayable: `message ${omitted.id} was too large to park with its payload; republish it from the outbox table item`,
     };
   }
-  return { message, messages };
+  return { message, messages, parkId: body.switchyard?.parkId };
 }

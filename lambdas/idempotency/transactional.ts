@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { HandlerContext, MessageHandler } from '../consumer/types';
 import type { Message } from '../core/message';
+import { backoffDelayMs, sleep } from '../producer/backoff';
 import { acknowledgingDuplicates } from './acknowledge';
 import {
   BusinessConditionFailedError,
@@ -90,6 +91,23 @@ export interface TransactionalOptions {
   readonly ttlSeconds?: number;
   /** @default - a shared `new DynamoDBClient({})` */
   readonly client?: DynamoDBClient;
+  /**
+   * TransactWriteItems calls per delivery, the first included, while DynamoDB cancels the transaction
+   * only for conflicts or throttling. @default 4
+   */
+  readonly transactionAttempts?: number;
+  /** Scale of the full-jitter backoff between those calls. @default 25 */
+  readonly retryBaseDelayMs?: number;
+}
+
+/**
+ * True when DynamoDB cancelled the transaction only because of contention (every reason that is not
+ * `None` is a conflict or a throttle): the same items may commit a moment later. A cancellation that
+ * also names a failed condition is an answer about the data, and sending it again would not change it.
+ */
+function cancelledOnlyByContention(codes: readonly string[]): boolean {
+  const causes = codes.filter((code) => code !== 'None');
+  return causes.length > 0 && causes.every((code) => RETRYABLE_CANCELLATION_CODES.has(code));
 }
 
 /**
@@ -98,7 +116,8 @@ export interface TransactionalOptions {
  * fails): it is acknowledged and the handler's writes are not applied. One write request per message.
  *
  * - A failed condition on one of the handler's own items throws `BusinessConditionFailedError`.
- * - Transaction conflicts and throttling throw `RetryableDeduplicationError` (the record is redelivered).
+ * - A transaction cancelled only by conflicts or throttling is sent again, up to `transactionAttempts`
+ *   calls with jittered backoff; then `RetryableDeduplicationError` (the record is redelivered).
  * - A handler that stages nothing still records the message id.
  *
  * @example
@@ -125,35 +144,61 @@ export function transactional<P>(
       },
     };
     const items = [...tx.staged, record];
-    try {
-      await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-    } catch (error) {
-      if (errorName(error) !== 'TransactionCanceledException')
-        rethrowDynamoError(error, 'TransactWriteItems');
-      const reasons = (error as { CancellationReasons?: { Code?: string; Message?: string }[] })
-        .CancellationReasons;
-      const codes = items.map((_, i) => reasons?.[i]?.Code ?? 'None');
-      if (codes[items.length - 1] === 'ConditionalCheckFailed') {
-        throw new DuplicateMessageError(context.consumerName, message.id);
+    const maxAttempts = Math.max(1, options.transactionAttempts ?? 4);
+    const baseDelayMs = Math.max(0, options.retryBaseDelayMs ?? 25);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+        return;
+      } catch (error) {
+        if (errorName(error) !== 'TransactionCanceledException')
+          rethrowDynamoError(error, 'TransactWriteItems');
+        const reasons = (error as { CancellationReasons?: { Code?: string; Message?: string }[] })
+          .CancellationReasons;
+        const codes = items.map((_, i) => reasons?.[i]?.Code ?? 'None');
+        // Contention clears within milliseconds; retrying here, rather than failing the record, keeps
+        // SQS receive counts for real failures: under a hot key, redeliveries alone reach maxReceiveCount
+        // and push healthy messages to the DLQ. A cancelled transaction applied nothing, so sending the
+        // same items again is safe; a retry that finds the record written acknowledges a duplicate.
+        if (cancelledOnlyByContention(codes) && attempt < maxAttempts) {
+          await sleep(backoffDelayMs(attempt, { baseDelayMs }));
+          continue;
+        }
+        throwCancellation(error, codes, items, context.consumerName, message.id, attempt);
       }
-      const retryable = codes.find((code) => RETRYABLE_CANCELLATION_CODES.has(code));
-      if (retryable) {
-        throw new RetryableDeduplicationError(
-          `Transaction for message ${message.id} was cancelled (${retryable}); the message is left for redelivery.`,
-          retryable,
-          error,
-        );
-      }
-      const failed = codes
-        .map((code, i) => ({ code, i }))
-        .filter(({ code }) => code !== 'None')
-        .map(({ code, i }) => `item ${i} (${describe(items[i])}): ${code}`);
-      throw new BusinessConditionFailedError(
-        `Transaction for message ${message.id} was cancelled by the handler's own writes: ${failed.join('; ')}.`,
-        error,
-      );
     }
   });
+}
+
+/** Turns a cancelled transaction into the decorator's error: duplicate, retry later, or the handler's own failure. */
+function throwCancellation(
+  error: unknown,
+  codes: readonly string[],
+  items: readonly TransactWriteItem[],
+  consumerName: string,
+  messageId: string,
+  attempts: number,
+): never {
+  if (codes[items.length - 1] === 'ConditionalCheckFailed') {
+    throw new DuplicateMessageError(consumerName, messageId);
+  }
+  const retryable = codes.find((code) => RETRYABLE_CANCELLATION_CODES.has(code));
+  if (retryable) {
+    throw new RetryableDeduplicationError(
+      `Transaction for message ${messageId} was cancelled (${retryable}) on ${attempts} attempt(s); ` +
+        'the message is left for redelivery. If this persists, look for hot keys among the staged writes.',
+      retryable,
+      error,
+    );
+  }
+  const failed = codes
+    .map((code, i) => ({ code, i }))
+    .filter(({ code }) => code !== 'None')
+    .map(({ code, i }) => `item ${i} (${describe(items[i])}): ${code}`);
+  throw new BusinessConditionFailedError(
+    `Transaction for message ${messageId} was cancelled by the handler's own writes: ${failed.join('; ')}.`,
+    error,
+  );
 }
 
 function describe(item: TransactWriteItem | undefined): string {

@@ -9,13 +9,33 @@
  * (SQS: 1 MiB), and one that still does not fit has each message stored in the outbox table as a
  * parked item without TTL (`pk = OUTBOX-PARKED#<message id>`), which the failure message references
  * instead of carrying the payload.
+ *
+ * Parking is idempotent per stream record. A relay killed after the failure-queue SendMessage and
+ * before its checkpoint gets the same record again, counts another attempt and would park it again:
+ * two entries for one failure reach the operator, who may replay both. A FIFO deduplication id is
+ * no answer: the failure queue is also the mapping's OnFailure destination and the construct makes
+ * it a standard queue, and FIFO deduplication covers only 5 minutes while the mapping may retry a
+ * record until its maximum age (1 day). Putting the eventID in the body alone still leaves the copy
+ * in front of the operator. So the table holds a marker per record (`OUTBOX-RELAY-PARK#<eventID>`),
+ * claimed with a conditional write before the send and marked PARKED right after it; a retry that
+ * finds PARKED does not send again. The one window left, a kill between SendMessage returning and
+ * the marker update (one DynamoDB request), cannot be closed between two services without a
+ * deduplicating reader: there the retry sends again (losing a parked record would be worse), and
+ * both copies carry the same `switchyard.parkId`, and `switchyard outbox replay` republishes one of
+ * them and deletes the other, so the operator acts on the failure once.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { maxMessageBytesOf } from '../producer/limits';
-import { ATTEMPTS_PK_PREFIX, type KeyAttributes, type OutboxEntry, PARKED_PK_PREFIX } from './layout';
+import {
+  ATTEMPTS_PK_PREFIX,
+  type KeyAttributes,
+  type OutboxEntry,
+  PARK_MARKER_PK_PREFIX,
+  PARKED_PK_PREFIX,
+} from './layout';
 
 export interface FailureParkingOptions {
   /** Queue URL of the failure destination. */
@@ -79,6 +99,8 @@ export interface ParkedRecord {
     readonly streamArn?: string;
   };
   readonly switchyard: {
+    /** Same for every copy parked for one stream record (its eventID): the key to deduplicate by. */
+    readonly parkId: string;
     readonly reason: string;
     readonly eventID?: string;
     readonly messages: readonly ParkedMessage[];
@@ -96,10 +118,7 @@ export class FailureParking {
 
   /** Counts one more failed attempt of the record; true when it has now used up its attempts. */
   async exhausted(record: DynamoDBRecord): Promise<{ exhausted: boolean; attempts: number }> {
-    const { partitionKey, sortKey } = this.options.keyAttributes;
-    const id = record.eventID ?? record.dynamodb?.SequenceNumber ?? 'unknown';
-    const key: Record<string, string> = { [partitionKey]: `${ATTEMPTS_PK_PREFIX}${id}` };
-    if (sortKey) key[sortKey] = 'ATTEMPTS';
+    const key = this.keyOf(ATTEMPTS_PK_PREFIX, recordId(record), 'ATTEMPTS');
     const out = await this.dynamodb.send(
       new UpdateCommand({
         TableName: this.options.table,
@@ -113,6 +132,10 @@ export class FailureParking {
     return { exhausted: attempts >= (this.options.maxAttempts ?? 3), attempts };
   }
 
+  /**
+   * Sends the record to the failure queue once: a record already parked by an earlier (killed)
+   * invocation is not sent again; `alreadyParked` says so.
+   */
   async park(
     record: DynamoDBRecord,
     reason: string,
@@ -120,7 +143,75 @@ export class FailureParking {
     entries: readonly OutboxEntry[],
     requestId: string,
     publishedIds: ReadonlySet<string> = new Set(),
-  ): Promise<ParkedRecord> {
+  ): Promise<{ alreadyParked: boolean; failureMessageId?: string }> {
+    const parkId = recordId(record);
+    const marker = this.keyOf(PARK_MARKER_PK_PREFIX, parkId, 'PARK');
+    const previous = await this.claim(marker);
+    if (previous?.state === 'PARKED') return { alreadyParked: true, failureMessageId: previous.messageId };
+    const body = await this.failureBody(record, parkId, reason, attempts, entries, requestId, publishedIds);
+    const out = await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.options.queueUrl, MessageBody: body }),
+    );
+    await this.dynamodb.send(
+      new UpdateCommand({
+        TableName: this.options.table,
+        Key: marker,
+        UpdateExpression: 'SET #state = :parked, messageId = :id',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':parked': 'PARKED', ':id': out.MessageId ?? '' },
+      }),
+    );
+    return { alreadyParked: false, failureMessageId: out.MessageId };
+  }
+
+  /**
+   * Claims the record's park marker (conditional put); when an earlier invocation claimed it, returns
+   * that marker. The marker lives as long as the stream can redeliver the record (24 h), plus a day.
+   */
+  private async claim(
+    key: Record<string, string>,
+  ): Promise<{ state?: string; messageId?: string } | undefined> {
+    try {
+      await this.dynamodb.send(
+        new PutCommand({
+          TableName: this.options.table,
+          Item: {
+            ...key,
+            state: 'SENDING',
+            claimedAt: new Date().toISOString(),
+            expiresAt: Math.floor(Date.now() / 1000) + 2 * 86400,
+          },
+          ConditionExpression: `attribute_not_exists(#pk)`,
+          ExpressionAttributeNames: { '#pk': this.options.keyAttributes.partitionKey },
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      const { Item } = await this.dynamodb.send(
+        new GetCommand({ TableName: this.options.table, Key: key, ConsistentRead: true }),
+      );
+      return Item as { state?: string; messageId?: string } | undefined;
+    }
+  }
+
+  private keyOf(prefix: string, id: string, sortValue: string): Record<string, string> {
+    const { partitionKey, sortKey } = this.options.keyAttributes;
+    const key: Record<string, string> = { [partitionKey]: `${prefix}${id}` };
+    if (sortKey) key[sortKey] = sortValue;
+    return key;
+  }
+
+  /** The failure-queue body; payloads too large for the queue are moved to the table first. */
+  private async failureBody(
+    record: DynamoDBRecord,
+    parkId: string,
+    reason: string,
+    attempts: number,
+    entries: readonly OutboxEntry[],
+    requestId: string,
+    publishedIds: ReadonlySet<string>,
+  ): Promise<string> {
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
     const created = record.dynamodb?.ApproximateCreationDateTime;
     const arrival = created ? new Date(created * 1000).toISOString() : undefined;
@@ -143,6 +234,7 @@ export class FailureParking {
         streamArn: record.eventSourceARN,
       },
       switchyard: {
+        parkId,
         reason,
         eventID: record.eventID,
         messages: entries.map((e) => ({
@@ -166,8 +258,7 @@ export class FailureParking {
       for (const m of parked.switchyard.messages) messages.push(await this.store(m));
       body = JSON.stringify({ ...parked, switchyard: { ...parked.switchyard, messages } });
     }
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.options.queueUrl, MessageBody: body }));
-    return JSON.parse(body) as ParkedRecord;
+    return body;
   }
 
   /** Stores one parked message in the table (one message fits: it came out of one item). */
@@ -183,4 +274,9 @@ export class FailureParking {
     );
     return { ...message, payload: null, storedIn: { table: this.options.table, key } };
   }
+}
+
+/** The stream record's identity: its eventID (unique per stream record), else its sequence number. */
+function recordId(record: DynamoDBRecord): string {
+  return record.eventID ?? record.dynamodb?.SequenceNumber ?? 'unknown';
 }

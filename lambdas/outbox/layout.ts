@@ -41,6 +41,8 @@ export const POLLING_INDEX_NAME = 'outbox-unpublished';
 export const OUTBOX_PK_PREFIX = 'OUTBOX#';
 export const LEASE_PK_PREFIX = 'OUTBOX-LEASE#';
 export const ATTEMPTS_PK_PREFIX = 'OUTBOX-RELAY-ATTEMPTS#';
+/** One per parked stream record (by eventID): makes parking idempotent across relay retries. */
+export const PARK_MARKER_PK_PREFIX = 'OUTBOX-RELAY-PARK#';
 /** Parked messages too large for the failure queue, kept without TTL until replayed. */
 export const PARKED_PK_PREFIX = 'OUTBOX-PARKED#';
 

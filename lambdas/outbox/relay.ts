@@ -106,7 +106,7 @@ export function createStreamRelay(
       if (options.parking && failure.permanent) {
         const { exhausted, attempts } = await options.parking.exhausted(record);
         if (exhausted) {
-          await options.parking.park(
+          const { alreadyParked } = await options.parking.park(
             record,
             reason,
             attempts,
@@ -114,11 +114,12 @@ export function createStreamRelay(
             requestId,
             publishedIds,
           );
-          logger.error('outbox record parked in the failure queue', {
-            eventID: record.eventID,
-            attempts,
-            reason,
-          });
+          logger.error(
+            alreadyParked
+              ? 'outbox record already parked by an earlier invocation; not sent again'
+              : 'outbox record parked in the failure queue',
+            { eventID: record.eventID, attempts, reason },
+          );
           parked.push(record.eventID ?? String(index));
           continue;
         }

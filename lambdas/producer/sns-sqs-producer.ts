@@ -15,6 +15,7 @@ import {
 } from './batch';
 import { maxMessageBytesOf } from './limits';
 import type { BatchResult, ChannelRef, DispatchOptions, MessageProducer, SendResult } from './port';
+import { withRetries } from './retry';
 import { checkSendable } from './send-checks';
 
 export interface ProducerOptions {
@@ -69,27 +70,28 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
 
   const publish = async (topicArn: string, message: Message): Promise<SendResult> => {
     const { wire, fifo } = checkSendable(topicArn, message);
-    const out = await sns().send(
-      new PublishCommand({
-        TopicArn: topicArn,
-        Message: wire.body,
-        MessageAttributes: wire.attributes,
-        ...fifo,
-      }),
-    );
+    const command = new PublishCommand({
+      TopicArn: topicArn,
+      Message: wire.body,
+      MessageAttributes: wire.attributes,
+      ...fifo,
+    });
+    // Same bounded, jittered retry as the batch path: the SDK leaves KMS throttles to us.
+    const out = await withRetries(() => sns().send(command), retry);
     return { id: message.id, providerMessageId: out.MessageId, sequenceNumber: out.SequenceNumber };
   };
 
   const send = async (queueUrl: string, message: Message): Promise<SendResult> => {
     const { wire, fifo } = checkSendable(queueUrl, message);
-    const out = await sqs().send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: wire.body,
-        MessageAttributes: wire.attributes,
-        ...fifo,
-      }),
-    );
+    const command = new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: wire.body,
+      MessageAttributes: wire.attributes,
+      ...fifo,
+    });
+    // A retried FIFO send keeps its MessageDeduplicationId (the message id): SQS drops the copy if a
+    // throttled-looking attempt had in fact been applied.
+    const out = await withRetries(() => sqs().send(command), retry);
     return { id: message.id, providerMessageId: out.MessageId, sequenceNumber: out.SequenceNumber };
   };
 

@@ -76,6 +76,14 @@ describe('TransactionalOutbox', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sns:Publish' })]) },
     });
+    // The relay's parking: attempt counters, stored payloads and park markers (read back on a retry).
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:GetItem'] }),
+        ]),
+      },
+    });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
