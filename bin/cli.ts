@@ -13,15 +13,15 @@
  * switchyard outbox replay
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { registerOperationCommands } from '../cli/ops/commands';
+import { OperationError } from '../cli/ops/errors';
+import { registerAsyncapi } from '../cli/topology/asyncapi';
+import { registerDiagram } from '../cli/topology/diagram';
 import { invokeCommand } from '../local/commands/invoke';
 import { localCommand } from '../local/commands/local';
 import { consoleOutput, type Output } from '../local/commands/shared';
 import { JavaMissingError } from '../local/dynamodb-local';
 import { LocalCloudError } from '../local/template/errors';
-import { registerAsyncapi } from './commands/asyncapi';
-import { registerDiagram } from './commands/diagram';
-import { registerOperationCommands } from './ops/commands';
-import { OperationError } from './ops/errors';
 
 function positiveInteger(value: string): number {
   const n = Number(value);

@@ -5,8 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exampleAsyncApi, exampleTopology } from '../example/topology';
 import { renderSvg } from '../lib/topology/diagram';
-import { exampleAsyncApi, exampleTopology } from './example-topology';
 
 export const DOCS_DIR = join(__dirname, '..', 'docs');
 

@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { replayOutbox } from '../bin/ops/outbox-replay';
+import { replayOutbox } from '../cli/ops/outbox-replay';
 import type { Logger } from '../lambdas/consumer/types';
 import { createStreamRelay, createUnitOfWork, FailureParking, type ParkedRecord } from '../lambdas/outbox';
 import { createProducer } from '../lambdas/producer';

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { formatCostReport } from '../bin/ops/cost/command';
-import { costReport } from '../bin/ops/cost/model';
-import { readTopology } from '../bin/ops/cost/topology';
+import { formatCostReport } from '../cli/ops/cost/command';
+import { costReport } from '../cli/ops/cost/model';
+import { readTopology } from '../cli/ops/cost/topology';
 import { FoodDeliveryStack } from '../example/food-delivery-stack';
 
 // Bundling is not what is costed: skip esbuild.

@@ -16,8 +16,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { main } from '../bin/cli';
-import { deadLetterQueues, describeQueue, listQueues } from '../bin/ops/queues';
-import { redriveMessages } from '../bin/ops/redrive';
+import { deadLetterQueues, describeQueue, listQueues } from '../cli/ops/queues';
+import { redriveMessages } from '../cli/ops/redrive';
 import { FAILURE_QUEUE_ROLE, FAILURE_QUEUE_ROLE_TAG } from '../lib/transactional-outbox';
 import { writeSession } from '../local/session';
 import { silentProgress } from '../local/workload/progress';

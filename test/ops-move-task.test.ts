@@ -8,8 +8,8 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import type { DeadLetterQueue, QueueInfo } from '../bin/ops/queues';
-import { redriveWithMoveTask } from '../bin/ops/redrive';
+import type { DeadLetterQueue, QueueInfo } from '../cli/ops/queues';
+import { redriveWithMoveTask } from '../cli/ops/redrive';
 import { silentProgress } from '../local/workload/progress';
 
 const queueInfo = (name: string): QueueInfo => ({

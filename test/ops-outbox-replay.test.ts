@@ -10,8 +10,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { main } from '../bin/cli';
-import { replayOutbox } from '../bin/ops/outbox-replay';
-import { describeQueue } from '../bin/ops/queues';
+import { replayOutbox } from '../cli/ops/outbox-replay';
+import { describeQueue } from '../cli/ops/queues';
 import { Headers } from '../lambdas/core/headers';
 import { createPollingPublisher, createUnitOfWork } from '../lambdas/outbox';
 import { createProducer } from '../lambdas/producer';

@@ -11,8 +11,8 @@ import { Parser } from '@asyncapi/parser';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { main } from '../bin/cli';
-import { exampleAsyncApi, exampleStack, exampleTopology } from '../bin/example-topology';
 import { FoodDeliveryStack } from '../example/food-delivery-stack';
+import { exampleAsyncApi, exampleStack, exampleTopology } from '../example/topology';
 import { asyncApiDrift, recordTopology } from '../lib';
 
 const stack = exampleStack();

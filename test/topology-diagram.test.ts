@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { exampleTopology } from '../bin/example-topology';
+import { exampleTopology } from '../example/topology';
 import { renderHtml, renderSvg, toDot } from '../lib/topology/diagram';
 import { screenshot } from './support/chromium';
 

@@ -1,9 +1,9 @@
 /** The example app's topology model, built in process without bundling (for docs and drift tests). */
 import { App } from 'aws-cdk-lib';
-import { FoodDeliveryStack } from '../example/food-delivery-stack';
 import { toAsyncApi } from '../lib/topology/asyncapi';
 import { extractTopology } from '../lib/topology/extract';
 import type { TopologyModel } from '../lib/topology/model';
+import { FoodDeliveryStack } from './food-delivery-stack';
 
 export const EXAMPLE_STACK_NAME = 'SwitchyardFoodDelivery';
 
