@@ -270,14 +270,22 @@ function partialBatchFaults(options: SdkFaultOptions) {
   return (next: Next, context: MiddlewareContext) => async (args: { input: Record<string, unknown> }) => {
     const field = BATCH_ENTRIES[operationOf(context)];
     const entries = field ? (args.input[field] as { Id?: string }[] | undefined) : undefined;
-    if (!field || !Array.isArray(entries) || entries.length < 2) return next(args);
+    // One-entry batches count too: FIFO publishers send one entry per group, so small runs see many.
+    if (!field || !Array.isArray(entries) || entries.length === 0) return next(args);
     if (options.random() >= options.rates.partialBatch) return next(args);
     options.counters.add(FaultKinds.PARTIAL_BATCH_FAILURE);
     const failing = new Set<number>();
     const count = 1 + Math.floor(options.random() * Math.min(3, entries.length - 1));
     while (failing.size < count) failing.add(Math.floor(options.random() * entries.length));
     const kept = entries.filter((_, i) => !failing.has(i));
-    const result = await next({ ...args, input: { ...args.input, [field]: kept } });
+    // Every entry failed: the service answers 200 with all of them in Failed (an empty batch is invalid).
+    const result =
+      kept.length > 0
+        ? await next({ ...args, input: { ...args.input, [field]: kept } })
+        : {
+            output: { $metadata: { httpStatusCode: 200 }, Successful: [] } as Record<string, unknown>,
+            response: {},
+          };
     const failed = entries
       .filter((_, i) => failing.has(i))
       .map((entry) => ({
