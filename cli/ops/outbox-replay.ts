@@ -13,20 +13,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import { Headers, type MessageKind } from '../../lambdas/core/headers';
 import type { Message as Envelope } from '../../lambdas/core/message';
+import type { ParkedMessage } from '../../lambdas/outbox/failures';
 import { channelRef, type MessageProducer } from '../../lambdas/producer/port';
 import type { Progress } from '../../local/workload/progress';
 import { release } from './dead-letters';
 import type { MessageFilter } from './redrive';
-
-interface ParkedMessage {
-  id: string;
-  type: string;
-  destination: string;
-  aggregateId: string;
-  sequence: number;
-  headers: Record<string, string>;
-  payload: unknown;
-}
 
 interface FailureRecord {
   readonly message: Message;
@@ -215,8 +206,11 @@ function parseRecord(message: Message): FailureRecord {
   } catch {
     return { message, messages: [], unreplayable: 'the body is not JSON: not an outbox failure record' };
   }
-  const messages = body.switchyard?.messages ?? [];
-  if (messages.length === 0) {
+  const parked = body.switchyard?.messages ?? [];
+  // Messages the relay had published before the record failed go out again only as duplicates,
+  // after later messages of their aggregate: a replay leaves them out.
+  const messages = parked.filter((m) => m.published !== true);
+  if (parked.length === 0) {
     return {
       message,
       messages,
@@ -224,6 +218,16 @@ function parseRecord(message: Message): FailureRecord {
         ? "an event source mapping's own failure record (records too old or retries exhausted): it names stream sequence numbers, not messages. " +
           'Read them from the stream within its 24-hour retention, or republish from the table items.'
         : 'no switchyard.messages in the record: not written by the Switchyard relay or poller',
+    };
+  }
+  // A record too large for the failure queue keeps its payloads in the outbox table; replaying a
+  // null payload would lose it, so such a record stays parked and says where the message is.
+  const stored = messages.find((m) => m.storedIn !== undefined);
+  if (stored?.storedIn) {
+    return {
+      message,
+      messages,
+      unreplayable: `message ${stored.id} is stored in table ${stored.storedIn.table} under ${JSON.stringify(stored.storedIn.key)} (too large for the failure queue); republish it from that item`,
     };
   }
   const omitted = messages.find(

@@ -315,6 +315,9 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
             timestamp: new Date().toISOString(),
             requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: attempts },
             switchyard: {
+              // One row, one park id: a second copy (sent before a crash or a lost lease kept the
+              // row from being marked) is merged by `switchyard outbox replay`, not republished twice.
+              parkId: `poller:${row.entry.message.id}`,
               reason,
               source: 'outbox-poller',
               messages: [
