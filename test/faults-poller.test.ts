@@ -1,58 +1,19 @@
-/**
- * Issue 8 at the polling publisher (DynamoDB Local, SNS/SQS emulator): a bad message is parked
- * alone (defect 3), a throttle is retried and never parked (defect 2), the lease is fenced (a worker
- * left over from a failed poll never publishes alongside the next poll), and a backlog in one
- * bucket does not starve the others. Outbox items are written directly, as the unit of work lays
- * them out, because the unit of work now refuses messages SNS/SQS would reject.
- */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RequestThrottled, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Message } from '../lambdas/core';
 import { createPollingPublisher } from '../lambdas/outbox';
-import { bucketOf, formatSequence, serializeEntry } from '../lambdas/outbox/layout';
 import { createProducer } from '../lambdas/producer';
 import type { BatchResult, ChannelRef, MessageProducer } from '../lambdas/producer/port';
-import { createOutboxTable, createQueue, drain, orderEvent } from './support/outbox-fixtures';
+import {
+  createOutboxTable,
+  createQueue,
+  drain,
+  orderEvent,
+  writeOutboxItems as writeOutbox,
+} from './support/outbox-fixtures';
 import { injectFaults } from './support/sdk-faults';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const keyAttributes = { partitionKey: 'pk', sortKey: 'sk' };
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-
-/** Writes unpublished outbox items for `aggregateId`, sequence 1..n, as the unit of work would. */
-async function writeOutbox(
-  table: string,
-  aggregateId: string,
-  messages: readonly Message[],
-  destination: string,
-  buckets = 4,
-): Promise<void> {
-  for (const [i, message] of messages.entries()) {
-    const sequence = i + 1;
-    const entry = {
-      aggregateId,
-      sequence,
-      destination,
-      message: { ...message, headers: { ...message.headers, 'partition-key': aggregateId } },
-    };
-    await doc.send(
-      new PutCommand({
-        TableName: table,
-        Item: {
-          pk: `OUTBOX#${aggregateId}`,
-          sk: formatSequence(sequence),
-          aggregateId,
-          sequence,
-          messageId: message.id,
-          envelope: serializeEntry(entry),
-          unpublished: bucketOf(aggregateId, buckets),
-          pollKey: `${aggregateId}#${formatSequence(sequence)}`,
-        },
-      }),
-    );
-  }
-}
 
 function wrapProducer(
   inner: MessageProducer,

@@ -1,60 +1,16 @@
-/**
- * Review of the faults-core merge (issue 8): the poller's lease fencing (DynamoDB Local, SQS
- * emulator). Fails on 88e90c1.
- *
- * renew() runs once per chunk of up to 10 rows, but on a FIFO channel the producer sends one entry
- * per message group per request, so one chunk of an aggregate is up to 10 requests in a row (each
- * with its SDK and producer retries), none of them fenced. When they take longer than the lease,
- * a second poller claims the aggregate and publishes it while the first still does: the "two
- * pollers never publish one aggregate at once" of poller.ts does not hold, and the README's "renews
- * its lease before every publish request" is not what the code does. On FIFO the deduplication id
- * absorbs the copies for 5 minutes; on a standard channel each copy is delivered.
- */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeserializeHandler, DeserializeHandlerArguments, HandlerExecutionContext } from '@smithy/types';
-import type { Message } from '../lambdas/core';
 import { createPollingPublisher } from '../lambdas/outbox';
-import { bucketOf, formatSequence, serializeEntry } from '../lambdas/outbox/layout';
 import { createProducer } from '../lambdas/producer';
-import { createOutboxTable, createQueue, orderEvent } from './support/outbox-fixtures';
+import {
+  createOutboxTable,
+  createQueue,
+  orderEvent,
+  writeOutboxItems as writeOutbox,
+} from './support/outbox-fixtures';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const keyAttributes = { partitionKey: 'pk', sortKey: 'sk' };
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-
-async function writeOutbox(
-  table: string,
-  aggregateId: string,
-  messages: readonly Message[],
-  destination: string,
-) {
-  for (const [i, message] of messages.entries()) {
-    const sequence = i + 1;
-    const entry = {
-      aggregateId,
-      sequence,
-      destination,
-      message: { ...message, headers: { ...message.headers, 'partition-key': aggregateId } },
-    };
-    await doc.send(
-      new PutCommand({
-        TableName: table,
-        Item: {
-          pk: `OUTBOX#${aggregateId}`,
-          sk: formatSequence(sequence),
-          aggregateId,
-          sequence,
-          messageId: message.id,
-          envelope: serializeEntry(entry),
-          unpublished: bucketOf(aggregateId, 4),
-          pollKey: `${aggregateId}#${formatSequence(sequence)}`,
-        },
-      }),
-    );
-  }
-}
 
 /** An SQS client whose SendMessageBatch requests take `ms` longer; records who sent when. */
 function slowSqs(

@@ -7,57 +7,26 @@
  * those workers are frozen with the invocation and go on in the next one, beside its own poll.
  */
 import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeserializeHandler, DeserializeHandlerArguments, HandlerExecutionContext } from '@smithy/types';
-import type { Message } from '../lambdas/core';
 import { createPollingPublisher } from '../lambdas/outbox';
-import { bucketOf, formatSequence, serializeEntry } from '../lambdas/outbox/layout';
 import { createProducer } from '../lambdas/producer';
 import type { MessageProducer } from '../lambdas/producer/port';
-import { createOutboxTable, createQueue, orderEvent } from './support/outbox-fixtures';
+import {
+  createOutboxTable,
+  createQueue,
+  orderEvent,
+  writeOutboxItems as writeOutbox,
+} from './support/outbox-fixtures';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const keyAttributes = { partitionKey: 'pk', sortKey: 'sk' };
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-
-async function writeOutbox(
-  table: string,
-  aggregateId: string,
-  messages: readonly Message[],
-  destination: string,
-) {
-  for (const [i, message] of messages.entries()) {
-    const sequence = i + 1;
-    const entry = {
-      aggregateId,
-      sequence,
-      destination,
-      message: { ...message, headers: { ...message.headers, 'partition-key': aggregateId } },
-    };
-    await doc.send(
-      new PutCommand({
-        TableName: table,
-        Item: {
-          pk: `OUTBOX#${aggregateId}`,
-          sk: formatSequence(sequence),
-          aggregateId,
-          sequence,
-          messageId: message.id,
-          envelope: serializeEntry(entry),
-          unpublished: bucketOf(aggregateId, 1),
-          pollKey: `${aggregateId}#${formatSequence(sequence)}`,
-        },
-      }),
-    );
-  }
-}
 
 describe('review: poll() settles only after every worker finished', () => {
   it('a claim that throws (DynamoDB throttle past the SDK retries) does not settle poll() under a publishing worker', async () => {
     const table = await createOutboxTable();
     const queueUrl = await createQueue('review-settle');
-    await writeOutbox(table, 'first', [orderEvent('first', 1)], queueUrl);
-    await writeOutbox(table, 'second', [orderEvent('second', 1)], queueUrl);
+    await writeOutbox(table, 'first', [orderEvent('first', 1)], queueUrl, 1);
+    await writeOutbox(table, 'second', [orderEvent('second', 1)], queueUrl, 1);
     // The second claim (PutItem of a lease) is throttled on every SDK attempt.
     const client = new DynamoDBClient({ maxAttempts: 1 });
     let puts = 0;

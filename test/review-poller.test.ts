@@ -18,50 +18,22 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Message } from '../lambdas/core';
 import { createPollingPublisher } from '../lambdas/outbox';
-import { bucketOf, formatSequence, serializeEntry } from '../lambdas/outbox/layout';
+import { formatSequence } from '../lambdas/outbox/layout';
 import { createProducer } from '../lambdas/producer';
 import { uniqueName } from './support/emulators';
-import { createOutboxTable, createQueue, drain, orderEvent } from './support/outbox-fixtures';
+import {
+  createOutboxTable,
+  createQueue,
+  drain,
+  orderEvent,
+  writeOutboxItems as writeOutbox,
+} from './support/outbox-fixtures';
 import { connectionReset, failEntries, injectFaults } from './support/sdk-faults';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const keyAttributes = { partitionKey: 'pk', sortKey: 'sk' };
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-
-/** Writes unpublished outbox items for `aggregateId`, sequence 1..n, as the unit of work would. */
-async function writeOutbox(
-  table: string,
-  aggregateId: string,
-  messages: readonly Message[],
-  destination: string,
-): Promise<void> {
-  for (const [i, message] of messages.entries()) {
-    const sequence = i + 1;
-    const entry = {
-      aggregateId,
-      sequence,
-      destination,
-      message: { ...message, headers: { ...message.headers, 'partition-key': aggregateId } },
-    };
-    await doc.send(
-      new PutCommand({
-        TableName: table,
-        Item: {
-          pk: `OUTBOX#${aggregateId}`,
-          sk: formatSequence(sequence),
-          aggregateId,
-          sequence,
-          messageId: message.id,
-          envelope: serializeEntry(entry),
-          unpublished: bucketOf(aggregateId, 4),
-          pollKey: `${aggregateId}#${formatSequence(sequence)}`,
-        },
-      }),
-    );
-  }
-}
 
 describe('review: poller on a standard channel, one row of a request failing', () => {
   it('the rows after it that went out are not published again by the next polls', async () => {

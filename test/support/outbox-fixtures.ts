@@ -7,7 +7,9 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { buildMessage, type Message } from '../../lambdas/core';
+import { bucketOf, formatSequence, serializeEntry } from '../../lambdas/outbox/layout';
 import { uniqueName } from './emulators';
 
 /** A table laid out like the construct's: pk/sk, stream NEW_AND_OLD_IMAGES, the sparse polling index. */
@@ -115,4 +117,42 @@ export async function queueDepth(queueUrl: string, sqs = new SQSClient({})): Pro
 
 export function orderEvent(orderId: string, step: number, extra: Record<string, unknown> = {}): Message {
   return buildMessage('OrderStepped', 'event', { orderId, step, ...extra }, { source: 'test' });
+}
+
+/**
+ * Writes unpublished outbox items for `aggregateId`, sequence 1..n, laid out as the unit of work
+ * lays them out (for the polling publisher's tests, which need messages the unit of work refuses).
+ */
+export async function writeOutboxItems(
+  table: string,
+  aggregateId: string,
+  messages: readonly Message[],
+  destination: string,
+  buckets = 4,
+  doc = DynamoDBDocumentClient.from(new DynamoDBClient({})),
+): Promise<void> {
+  for (const [i, message] of messages.entries()) {
+    const sequence = i + 1;
+    const entry = {
+      aggregateId,
+      sequence,
+      destination,
+      message: { ...message, headers: { ...message.headers, 'partition-key': aggregateId } },
+    };
+    await doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          pk: `OUTBOX#${aggregateId}`,
+          sk: formatSequence(sequence),
+          aggregateId,
+          sequence,
+          messageId: message.id,
+          envelope: serializeEntry(entry),
+          unpublished: bucketOf(aggregateId, buckets),
+          pollKey: `${aggregateId}#${formatSequence(sequence)}`,
+        },
+      }),
+    );
+  }
 }
