@@ -7,7 +7,11 @@
  * retries). The lost response is injected below the SDK's retry middleware: the request reaches
  * DynamoDB Local, then the socket resets.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  InternalServerError,
+  TransactionInProgressException,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { defineCommand } from '../lambdas/core';
@@ -217,5 +221,98 @@ describe('unit of work: a lost response retried by the SDK is not a conflict', (
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(
       OutboxConflictError,
     );
+  });
+});
+
+/**
+ * The response of an applied commit is lost, and every answer the SDK gets afterwards is a failure:
+ * the commit must still be reported as committed, or the caller runs the command again and stages
+ * its messages a second time under new ids. Injected below the SDK's retry layer, per attempt.
+ */
+describe('unit of work: an applied commit whose outcome the SDK could not learn', () => {
+  const answers = (client: DynamoDBClient, script: readonly ('apply-then-reset' | Error | 'pass')[]) => {
+    const seen = { attempts: 0 };
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+        const step = script[seen.attempts++] ?? 'pass';
+        if (step === 'pass') return next(args);
+        if (step === 'apply-then-reset') {
+          await next(args);
+          throw connectionReset();
+        }
+        throw step;
+      },
+      { step: 'deserialize', name: 'scriptedTransactAnswers', priority: 'high' },
+    );
+    return seen;
+  };
+  const inProgress = () =>
+    new TransactionInProgressException({
+      message: 'Transaction is ongoing for the transaction request token',
+      $metadata: { httpStatusCode: 400 },
+    });
+  const internal = () =>
+    new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } });
+
+  const commitOnce = async (
+    mode: 'in-item' | 'outbox-items',
+    aggregateId: string,
+    client: DynamoDBClient,
+  ) => {
+    const uow = createUnitOfWork({ table, mode, client });
+    uow.save({
+      aggregateId,
+      item: { pk: `ORDER#${aggregateId}`, sk: 'ORDER', status: 'placed' },
+      expectedSequence: 0,
+    });
+    const staged = uow.publish(orderEvent(aggregateId, 1), QUEUE);
+    return { staged, commit: uow.commit() };
+  };
+
+  it.each(['in-item', 'outbox-items'] as const)(
+    '%s: the SDK retry meets TransactionInProgressException, the commit waits for its own attempt',
+    async (mode) => {
+      // The SDK's three attempts: the applied one, then two retries (a throttle to the SDK) that find
+      // it still running; the SDK gives up, the unit of work sends the same token again.
+      const client = new DynamoDBClient({ maxAttempts: 3 });
+      const seen = answers(client, ['apply-then-reset', inProgress(), inProgress()]);
+      const aggregateId = `in-progress-${mode}`;
+      const { staged, commit } = await commitOnce(mode, aggregateId, client);
+      await expect(commit).resolves.toMatchObject({ sequence: 1 });
+      expect(seen.attempts).toBe(4);
+      expect((await stored(`ORDER#${aggregateId}`))?._outboxSeq).toBe(1);
+      if (mode === 'outbox-items')
+        expect((await outboxItems(aggregateId)).map((i) => i.messageId)).toEqual([staged.id]);
+    },
+  );
+
+  it('outbox-items: the SDK gives up on 500s after the applied attempt; the item tells it was committed', async () => {
+    const client = new DynamoDBClient({ maxAttempts: 3 });
+    const seen = answers(client, ['apply-then-reset', internal(), internal()]);
+    const aggregateId = 'gave-up-applied';
+    const { staged, commit } = await commitOnce('outbox-items', aggregateId, client);
+    await expect(commit).resolves.toMatchObject({ sequence: 1 });
+    expect(seen.attempts).toBe(3);
+    expect((await outboxItems(aggregateId)).map((i) => i.messageId)).toEqual([staged.id]);
+  });
+
+  it('outbox-items: the SDK gives up on 500s and nothing was applied; the failure is reported', async () => {
+    const client = new DynamoDBClient({ maxAttempts: 2 });
+    answers(client, [internal(), internal()]);
+    const aggregateId = 'gave-up-unapplied';
+    const { commit } = await commitOnce('outbox-items', aggregateId, client);
+    await expect(commit).rejects.toBeInstanceOf(InternalServerError);
+    expect(await stored(`ORDER#${aggregateId}`)).toBeUndefined();
+    expect(await outboxItems(aggregateId)).toEqual([]);
+  });
+
+  it('outbox-items: still in progress after every wait; the failure is reported, not guessed', async () => {
+    const client = new DynamoDBClient({ maxAttempts: 2 });
+    const seen = answers(client, Array.from({ length: 40 }, inProgress));
+    const { commit } = await commitOnce('outbox-items', 'forever-in-progress', client);
+    await expect(commit).rejects.toBeInstanceOf(TransactionInProgressException);
+    // Two SDK attempts per send, and the commit's own bounded resends on top.
+    expect(seen.attempts).toBe(14);
   });
 });

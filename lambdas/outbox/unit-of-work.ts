@@ -24,6 +24,7 @@ import {
   ConditionalCheckFailedException,
   DynamoDBClient,
   TransactionCanceledException,
+  TransactionInProgressException,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../core/errors';
@@ -290,49 +291,78 @@ export class UnitOfWork {
       writeRequests: 1,
       writeCapacityUnits,
     });
+    const transaction = new TransactWriteCommand({
+      ReturnConsumedCapacity: 'TOTAL',
+      // The SDK resends the same token when it retries (it would generate one itself; the commit
+      // id makes it traceable): DynamoDB answers the first attempt's outcome, it does not re-run,
+      // even when another commit of the aggregate was written in between.
+      ClientRequestToken: commitId,
+      TransactItems: [
+        {
+          Put: {
+            TableName: this.table,
+            Item: item,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ...condition,
+          },
+        },
+        ...this.puts.map((put) => ({
+          Put: {
+            TableName: this.table,
+            Item: put.item,
+            ConditionExpression: put.condition,
+            ExpressionAttributeNames: put.names,
+            ExpressionAttributeValues: put.values,
+          },
+        })),
+        ...outboxItems.map((outboxItem) => ({
+          Put: {
+            TableName: this.table,
+            Item: outboxItem,
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': this.keys.partitionKey },
+          },
+        })),
+      ],
+    });
     try {
-      const result = await this.client.send(
-        new TransactWriteCommand({
-          ReturnConsumedCapacity: 'TOTAL',
-          // The SDK resends the same token when it retries (it would generate one itself; the commit
-          // id makes it traceable): DynamoDB answers the first attempt's outcome, it does not re-run,
-          // even when another commit of the aggregate was written in between.
-          ClientRequestToken: commitId,
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: item,
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-                ...condition,
-              },
-            },
-            ...this.puts.map((put) => ({
-              Put: {
-                TableName: this.table,
-                Item: put.item,
-                ConditionExpression: put.condition,
-                ExpressionAttributeNames: put.names,
-                ExpressionAttributeValues: put.values,
-              },
-            })),
-            ...outboxItems.map((outboxItem) => ({
-              Put: {
-                TableName: this.table,
-                Item: outboxItem,
-                ConditionExpression: 'attribute_not_exists(#pk)',
-                ExpressionAttributeNames: { '#pk': this.keys.partitionKey },
-              },
-            })),
-          ],
-        }),
-      );
+      const result = await sendAwaitingOwnAttempt(this.client, transaction);
       return done((result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0));
     } catch (error) {
       // Past the token's 10 minutes the retry is evaluated afresh: it may still meet our own write.
       if (ownWriteFound(error, commitId)) return done(0);
-      throw this.translate(error, aggregate, expected, quiet);
+      const translated = this.translate(error, aggregate, expected, quiet);
+      // Not a conflict: the outcome is unknown (retries exhausted after a lost response). Reporting
+      // a failure for an applied commit would make the caller run the command again and stage its
+      // messages a second time under new ids, so look at the item before saying it failed.
+      if (translated === error && (await this.committedAlready(aggregate, commitId))) return done(0);
+      throw translated;
     }
+  }
+
+  /** True when the aggregate item carries this commit's id: the commit was applied. */
+  private async committedAlready(aggregate: AggregateChange, commitId: string): Promise<boolean> {
+    try {
+      const { Item } = await this.client.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: this.keyOf(aggregate),
+          ConsistentRead: true,
+          ProjectionExpression: '#commit',
+          ExpressionAttributeNames: { '#commit': COMMIT_ID },
+        }),
+      );
+      return Item?.[COMMIT_ID] === commitId;
+    } catch {
+      // The check failed too: the original error stands, the caller retries the command.
+      return false;
+    }
+  }
+
+  private keyOf(aggregate: AggregateChange): Record<string, unknown> {
+    const key: Record<string, unknown> = { [this.keys.partitionKey]: aggregate.item[this.keys.partitionKey] };
+    if (this.keys.sortKey) key[this.keys.sortKey] = aggregate.item[this.keys.sortKey];
+    return key;
   }
 
   /** Every staged message must be publishable as it will be published (partition key included). */
@@ -451,12 +481,10 @@ export class UnitOfWork {
         'expectedQuietCommits without expectedSequence: pass both as read (expectedVersionOf(item)), or neither.',
       );
     }
-    const key: Record<string, unknown> = { [this.keys.partitionKey]: aggregate.item[this.keys.partitionKey] };
-    if (this.keys.sortKey) key[this.keys.sortKey] = aggregate.item[this.keys.sortKey];
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.table,
-        Key: key,
+        Key: this.keyOf(aggregate),
         ConsistentRead: true,
         ProjectionExpression: '#seq, #quiet, #outbox',
         ExpressionAttributeNames: {
@@ -500,6 +528,30 @@ export class UnitOfWork {
   private assertOpen(): void {
     if (this.committed)
       throw new OutboxUsageError('This unit of work was already committed; create a new one per command.');
+  }
+}
+
+/** How often, and how long apart, a commit is resent while DynamoDB still runs its first attempt. */
+const IN_PROGRESS_RETRIES = 6;
+const IN_PROGRESS_BASE_DELAY_MS = 50;
+
+/**
+ * Sends the transaction; while DynamoDB answers TransactionInProgressException, sends it again with
+ * the same token. That answer means an earlier attempt with this token (whose response was lost, so
+ * the SDK retried) is still running. The SDK classifies the answer as a throttle, but its few
+ * attempts may all land while that attempt runs, and then the commit would be reported as failed
+ * although it is applied. Once the first attempt has finished, the same token returns its outcome,
+ * so waiting turns "unknown" into the real answer.
+ */
+async function sendAwaitingOwnAttempt(client: DynamoDBDocumentClient, transaction: TransactWriteCommand) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.send(transaction);
+    } catch (error) {
+      if (!(error instanceof TransactionInProgressException) || attempt >= IN_PROGRESS_RETRIES) throw error;
+      const ceiling = IN_PROGRESS_BASE_DELAY_MS * 2 ** attempt;
+      await new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)));
+    }
   }
 }
 
