@@ -98,6 +98,8 @@ async function readAll(url: string): Promise<Message[]> {
   return all;
 }
 
+/** A clock six minutes ahead: letters sent to the DLQ by the test are past the deduplication window. */
+const pastTheWindow = () => Date.now() + 6 * 60_000;
 const idOf = (m: Message) => m.MessageAttributes?.['message-id']?.StringValue;
 const depth = async (url: string) => (await describeQueue(sqs, url)).depth;
 
@@ -147,13 +149,17 @@ describe('switchyard dlq', () => {
       sent.push(id);
     }
 
-    // WHEN
-    const run = captured();
-    const code = await main(['dlq', 'redrive', dlq.name, '--endpoint', snsSqsEndpoint()], run.output);
+    // WHEN redriving once the letters are past the deduplication window
+    const summary = await redriveMessages({
+      sqs,
+      dlq: deadLetterQueues(await listQueues(sqs, prefix))[0]!,
+      destination: await describeQueue(sqs, source.url),
+      progress: silentProgress,
+      now: pastTheWindow,
+    });
 
     // THEN every message is in the source, in order per group, with its ids
-    expect(code).toBe(0);
-    expect(run.out[0]).toMatch(/^Done \(receive-send-delete\): moved 6 message\(s\)/);
+    expect(summary).toMatchObject({ moved: 6, heldBack: 0, skipped: 0 });
     expect(await depth(dlq.url)).toBe(0);
     const moved = await readAll(source.url);
     const inGroup = (g: string) => moved.filter((m) => m.Attributes?.MessageGroupId === g).map(idOf);
@@ -161,6 +167,28 @@ describe('switchyard dlq', () => {
     expect(inGroup('order-b')).toEqual(['m1', 'm3', 'm5']);
     for (const m of moved) expect(m.Attributes?.MessageDeduplicationId).toBe(`dedup-${idOf(m)}`);
     expect(moved[0]?.MessageAttributes?.['message-type']?.StringValue).toBe('OrderCreated');
+  });
+
+  test('redrive does not send FIFO letters younger than the deduplication window, and says when to run again', async () => {
+    // GIVEN FIFO letters sent a moment ago: a destination that saw their deduplication ids would
+    // accept a resend and drop it, and SQS's answer does not tell
+    const prefix = uniqueName('young');
+    const { dlq, source } = await pair(prefix, true);
+    await sendTo(dlq.url, 'OrderCreated', 'y1', 'order-y');
+    await sendTo(dlq.url, 'OrderCreated', 'y2', 'order-y');
+    await sendTo(dlq.url, 'OrderCreated', 'y3', 'order-z');
+
+    // WHEN
+    const run = captured();
+    const code = await main(['dlq', 'redrive', dlq.name, '--endpoint', snsSqsEndpoint()], run.output);
+
+    // THEN nothing moved; the first of each group is held, the rest of its group stays behind it
+    expect(code).toBe(0);
+    expect(run.out[0]).toMatch(
+      /^Done \(receive-send-delete\): moved 0 message\(s\).*left 1 .*kept 2 that the destination may still deduplicate .*run again after \d{4}-\d\d-\d\dT/,
+    );
+    expect(await depth(dlq.url)).toBe(3);
+    expect(await depth(source.url)).toBe(0);
   });
 
   test('redrive keeps FIFO messages the source would deduplicate (failed within 5 minutes), and their group behind them', async () => {
@@ -187,6 +215,7 @@ describe('switchyard dlq', () => {
     // THEN nothing is lost: SQS dropped the copy of the first, so it stays in the DLQ, and the
     // second (same group) is not even handed out while the first is held
     expect(summary).toMatchObject({ moved: 0, heldBack: 1 });
+    expect(summary.retryAfter!.getTime()).toBeGreaterThan(Date.now() + 5 * 60_000);
     expect(await depth(dlq.url)).toBe(2);
     expect(await depth(source.url)).toBe(0);
   });
@@ -224,6 +253,7 @@ describe('switchyard dlq', () => {
       ...(await target()),
       signal: controller.signal,
       progress: silentProgress,
+      now: pastTheWindow,
       onMoved: (moved) => moved === 10 && controller.abort(),
     });
 
@@ -233,7 +263,12 @@ describe('switchyard dlq', () => {
     expect(await depth(source.url)).toBe(10);
 
     // WHEN run again
-    const second = await redriveMessages({ sqs, ...(await target()), progress: silentProgress });
+    const second = await redriveMessages({
+      sqs,
+      ...(await target()),
+      progress: silentProgress,
+      now: pastTheWindow,
+    });
 
     // THEN the rest follows, and the group is in its original order
     expect(second).toMatchObject({ interrupted: false, moved: 20 });

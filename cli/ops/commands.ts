@@ -185,7 +185,8 @@ function summarize(summary: RedriveSummary, dlq: QueueInfo, destination: QueueIn
         ? `, left ${summary.skipped} (filter, or behind a kept message of their FIFO group)`
         : '') +
       (summary.heldBack
-        ? `, kept ${summary.heldBack} still inside the 5-minute deduplication window of their first send (run again after it)`
+        ? `, kept ${summary.heldBack} that the destination may still deduplicate (sent less than 5 minutes ago; ` +
+          `run again after ${summary.retryAfter?.toISOString() ?? 'the window'})`
         : '') +
       '.',
   );

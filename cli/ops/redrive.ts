@@ -10,9 +10,13 @@
  *   that consumers' duplicate detection absorbs, never a loss.
  *
  * FIFO: each message keeps its MessageGroupId and MessageDeduplicationId, and messages are sent in
- * the order the DLQ hands them out. A message that is skipped (filter), refused or still inside the
- * destination's 5-minute deduplication window (SQS answers with the original message id and drops
- * the copy) stays in the DLQ, and so does the rest of its group, so a group never overtakes itself.
+ * the order the DLQ hands them out. A message that is skipped (filter), refused or possibly still
+ * inside the destination's 5-minute deduplication window stays in the DLQ, and so does the rest of
+ * its group, so a group never overtakes itself. Inside that window SQS accepts a send with a known
+ * deduplication id and silently drops it, and what it answers is not documented to differ from a
+ * real send; so a letter is only moved once its SentTimestamp (its first send, or the time it was
+ * moved to the DLQ: never earlier than the send the destination remembers) is older than the window
+ * plus a margin for clock skew.
  */
 import {
   CancelMessageMoveTaskCommand,
@@ -46,15 +50,23 @@ export interface RedriveOptions {
   readonly holdSeconds?: number;
   /** Called after each message is moved (tests interrupt here). */
   readonly onMoved?: (moved: number) => void;
+  /** The clock the deduplication window is judged by (tests move it forward). @default Date.now */
+  readonly now?: () => number;
 }
+
+/** SQS FIFO deduplication interval, plus a margin for the skew between our clock and SQS's. */
+export const FIFO_DEDUPLICATION_WINDOW_MS = 5 * 60_000;
+const CLOCK_SKEW_MARGIN_MS = 30_000;
 
 export interface RedriveSummary {
   readonly method: 'receive-send-delete' | 'message-move-task';
   readonly moved: number;
   /** Did not match the filter, or came after such a message in its FIFO group. */
   readonly skipped: number;
-  /** FIFO messages the destination deduplicated (first sent less than 5 minutes ago): kept in the DLQ. */
+  /** FIFO messages the destination may still deduplicate (sent less than 5 minutes ago): kept in the DLQ. */
   readonly heldBack: number;
+  /** When every held-back message is past the deduplication window: run the redrive again then. */
+  readonly retryAfter?: Date;
   /** Sent, but the delete from the DLQ failed: the message is now in both queues. */
   readonly duplicated: number;
   readonly failed: readonly { readonly messageId: string; readonly reason: string }[];
@@ -73,6 +85,8 @@ export async function redriveMessages(options: RedriveOptions): Promise<RedriveS
   let heldBack = 0;
   let duplicated = 0;
   let emptyReceives = 0;
+  let retryAfter: number | undefined;
+  const now = options.now ?? Date.now;
   const total = dlq.queue.depth;
   options.progress?.start(total, `redrive ${dlq.queue.name} -> ${destination.name}`);
 
@@ -115,6 +129,13 @@ export async function redriveMessages(options: RedriveOptions): Promise<RedriveS
           hold(message, letter);
           continue;
         }
+        const safeFrom = destination.fifo ? deduplicationSafeFrom(letter) : undefined;
+        if (safeFrom !== undefined && now() < safeFrom) {
+          heldBack += 1;
+          retryAfter = Math.max(retryAfter ?? 0, safeFrom);
+          hold(message, letter);
+          continue;
+        }
         const outcome = await moveOne(sqs, dlq.queue.url, message, letter, destination);
         if (outcome === 'moved' || outcome === 'duplicated') {
           moved += 1;
@@ -139,10 +160,23 @@ export async function redriveMessages(options: RedriveOptions): Promise<RedriveS
     moved,
     skipped,
     heldBack,
+    ...(retryAfter !== undefined ? { retryAfter: new Date(retryAfter) } : {}),
     duplicated,
     failed,
     interrupted: Boolean(options.signal?.aborted),
   };
+}
+
+/**
+ * The time after which a send with this letter's deduplication id is surely not dropped. A letter
+ * without SentTimestamp is treated as sent now: held for one window rather than risked.
+ */
+function deduplicationSafeFrom(letter: DeadLetter): number | undefined {
+  if (!letter.deduplicationId) return undefined;
+  const sentAt = letter.sentAt?.getTime();
+  return (
+    (Number.isFinite(sentAt) ? sentAt! : Date.now()) + FIFO_DEDUPLICATION_WINDOW_MS + CLOCK_SKEW_MARGIN_MS
+  );
 }
 
 type MoveOutcome = 'moved' | 'duplicated' | 'deduplicated' | { error: string };
@@ -169,8 +203,8 @@ async function moveOne(
   } catch (error) {
     return { error: `${(error as Error).name}: ${(error as Error).message}` };
   }
-  // SQS keeps a message's id when it moves to the DLQ, and a FIFO queue answers a duplicate send
-  // with the id of the message it already has: the copy was dropped, so the original must stay.
+  // A second guard behind the window check: SQS keeps a message's id when it moves to the DLQ, and
+  // a FIFO queue seen answering a duplicate send with the id it already has dropped the copy.
   if (destination.fifo && sentId !== undefined && sentId === message.MessageId) return 'deduplicated';
   try {
     await sqs.send(
