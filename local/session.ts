@@ -1,41 +1,67 @@
 /**
- * The session file of a running `switchyard local --keep`: its endpoints and region, so operator
- * commands (`switchyard dlq ... --local`) find it from another terminal. Written when the cloud is
- * up, removed when it stops; a file left by a killed process is recognised by its dead pid.
+ * The session file of a running `switchyard local --keep`, `<appDir>/.switchyard/local-session.json`:
+ * its endpoints, region and functions (with the environment each runs with), so commands in another
+ * terminal use that cloud instead of starting one: `switchyard invoke` runs a function against it,
+ * `switchyard dlq ... --local` and `outbox replay --local` act on its queues. Written when the cloud
+ * is up, removed when it stops; a file left by a killed process is recognised by its dead pid.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import type { LocalCloud } from './cloud';
 import type { LocalEndpoints } from './endpoints';
+import type { LocalFunctionDefinition } from './template/resources/lambda';
 
 export interface LocalSession {
   readonly pid: number;
   readonly region: string;
   readonly endpoints: LocalEndpoints;
   readonly startedAt: string;
+  /** Each function with the full environment it runs with in this cloud. */
+  readonly functions: readonly LocalFunctionDefinition[];
 }
 
-/** `<appDir>/.switchyard/local-session.json`. */
 export function sessionFile(appDir: string): string {
-  return join(appDir, '.switchyard', 'local-session.json');
+  return join(resolve(appDir), '.switchyard', 'local-session.json');
+}
+
+/** What another terminal needs to know of `cloud`. */
+export function sessionOf(cloud: LocalCloud): LocalSession {
+  return {
+    pid: process.pid,
+    region: cloud.region,
+    endpoints: cloud.endpoints,
+    startedAt: new Date().toISOString(),
+    functions: cloud.functions().map((f) => ({ ...f, environment: cloud.functionEnvironment(f) })),
+  };
 }
 
 export function writeSession(appDir: string, session: LocalSession): string {
   const file = sessionFile(appDir);
-  mkdirSync(join(appDir, '.switchyard'), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(session, null, 2)}\n`);
   return file;
 }
 
 /** Removes the file if it is this process's session (another session may have replaced it). */
 export function removeSession(appDir: string, pid = process.pid): void {
-  const session = readSessionFile(appDir);
-  if (session?.pid === pid) rmSync(sessionFile(appDir), { force: true });
+  if (readSessionFile(appDir)?.pid === pid) rmSync(sessionFile(appDir), { force: true });
 }
 
-/** The running session of the app in `appDir`, or undefined when none is running. */
+/** The session of the app in `appDir` whose process still runs, or undefined. */
 export function readSession(appDir: string): LocalSession | undefined {
   const session = readSessionFile(appDir);
   return session && isAlive(session.pid) ? session : undefined;
+}
+
+/** Like `readSession`, and its gateway answers (a process that reused the pid is not a cloud). */
+export async function findLiveSession(appDir: string): Promise<LocalSession | undefined> {
+  const session = readSession(appDir);
+  if (!session) return undefined;
+  const answering = await fetch(session.endpoints.snsSqs, { method: 'POST', body: '' }).then(
+    () => true,
+    () => false,
+  );
+  return answering ? session : undefined;
 }
 
 function readSessionFile(appDir: string): LocalSession | undefined {

@@ -12,7 +12,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { main } from '../bin/cli';
-import { type KeptCloudState, keepStateFile } from '../local/commands/keep-state';
+import { type LocalSession, sessionFile } from '../local/session';
 import { uniqueName } from './support/emulators';
 
 const tableName = uniqueName('kept-items');
@@ -77,7 +77,7 @@ test('invoke runs the function in the running --keep cloud, which then holds its
     });
     keep!.once('exit', (code) => reject(new Error(`local --keep exited with ${code}:\n${output}`)));
   });
-  const state = JSON.parse(readFileSync(keepStateFile(appDir), 'utf8')) as KeptCloudState;
+  const state = JSON.parse(readFileSync(sessionFile(appDir), 'utf8')) as LocalSession;
 
   const eventFile = join(appDir, 'event.json');
   writeFileSync(eventFile, JSON.stringify({ id: 'kept-1' }));
@@ -87,13 +87,13 @@ test('invoke runs the function in the running --keep cloud, which then holds its
     out: (l) => out.push(l),
     err: (l) => err.push(l),
   });
-  expect(err.join('\n')).toContain(`in the running local cloud at ${state.endpoint}`);
+  expect(err.join('\n')).toContain(`in the running local cloud at ${state.endpoints.snsSqs}`);
   expect(code).toBe(0);
   expect(JSON.parse(out.join('\n'))).toEqual({ stored: 'kept-1' });
 
   const client = new DynamoDBClient({
     region: 'us-east-1',
-    endpoint: state.endpoint,
+    endpoint: state.endpoints.snsSqs,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   try {
@@ -108,5 +108,5 @@ test('invoke runs the function in the running --keep cloud, which then holds its
   keep.kill('SIGTERM');
   await new Promise((resolve) => keep!.once('exit', resolve));
   keep = undefined;
-  expect(existsSync(keepStateFile(appDir))).toBe(false);
+  expect(existsSync(sessionFile(appDir))).toBe(false);
 }, 120_000);

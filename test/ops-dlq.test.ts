@@ -289,6 +289,7 @@ describe('switchyard dlq', () => {
       region: 'us-east-1',
       endpoints: { snsSqs: snsSqsEndpoint(), dynamodb: snsSqsEndpoint() },
       startedAt: new Date().toISOString(),
+      functions: [],
     });
     const found = captured();
     expect(

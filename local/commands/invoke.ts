@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { findFunctionIn, LocalCloud } from '../cloud';
 import { FunctionHost, type InvokeResult } from '../runtime/function-host';
+import { findLiveSession } from '../session';
 import { EventFileError } from '../template/errors';
-import { findKeptCloud } from './keep-state';
 import { type CloudCommandOptions, endpointsFrom, type Output } from './shared';
 
 export interface InvokeCommandOptions extends CloudCommandOptions {
@@ -38,11 +38,11 @@ export async function invokeCommand(
   const event = readEventFile(options.event);
   const explicitTarget =
     options.assembly || options.endpoint || options.snsSqsEndpoint || options.dynamodbEndpoint;
-  const kept = explicitTarget ? undefined : await findKeptCloud(options.appDir ?? process.cwd());
+  const kept = explicitTarget ? undefined : await findLiveSession(options.appDir ?? process.cwd());
   if (kept) {
     const fn = findFunctionIn(kept.functions, functionQuery);
     output.err(
-      `Invoking ${fn.logicalId} (${fn.name}, ${fn.handler}) in the running local cloud at ${kept.endpoint} (pid ${kept.pid})`,
+      `Invoking ${fn.logicalId} (${fn.name}, ${fn.handler}) in the running local cloud at ${kept.endpoints.snsSqs} (pid ${kept.pid})`,
     );
     const host = new FunctionHost(fn);
     try {

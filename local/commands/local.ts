@@ -5,11 +5,10 @@
  */
 import { LocalCloud } from '../cloud';
 import { collectFlowReport, formatFlowReport } from '../flow-report';
-import { removeSession, writeSession } from '../session';
+import { removeSession, sessionOf, writeSession } from '../session';
 import { summarize } from '../stats';
 import { isFoodDeliveryApp, runFoodDeliveryWorkload, type WorkloadResult } from '../workload/food-delivery';
 import { consoleProgress } from '../workload/progress';
-import { removeKeepState, writeKeepState } from './keep-state';
 import { writeReportHtml } from './report-html';
 import {
   type CloudCommandOptions,
@@ -86,7 +85,6 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
   const appDir = options.appDir ?? process.cwd();
   const interrupted = waitForSignal().then(async (signal) => {
     output.err(`\n${signal}: shutting down ...`);
-    removeKeepState(options.appDir ?? process.cwd());
     removeSession(appDir);
     await cloud.stop();
     // Stopping a --keep session is the normal way to end it; interrupting a workload is not.
@@ -141,16 +139,11 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     }
     if (options.keep || !example) {
       printEndpointsAndResources(cloud, output);
-      const stateFile = writeKeepState(options.appDir ?? process.cwd(), cloud);
-      output.out(`\n\`switchyard invoke\` in this app uses this cloud (state in ${stateFile}).`);
-      output.out('Local cloud running. Press Ctrl-C to stop.');
-      // Lets `switchyard dlq ... --local` in another terminal find this cloud.
-      writeSession(appDir, {
-        pid: process.pid,
-        region: cloud.region,
-        endpoints: cloud.endpoints,
-        startedAt: new Date().toISOString(),
-      });
+      // Lets `switchyard invoke` and `switchyard dlq ... --local` in another terminal use this cloud.
+      const file = writeSession(appDir, sessionOf(cloud));
+      output.out(
+        `\n\`switchyard invoke\`, \`dlq --local\` and \`outbox replay --local\` in this app use this cloud (session in ${file}).`,
+      );
 
       output.out('\nLocal cloud running. Press Ctrl-C to stop.');
       idle = true;
@@ -158,7 +151,6 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     }
     return exitCode;
   } finally {
-    removeKeepState(options.appDir ?? process.cwd());
     removeSession(appDir);
     await cloud.stop();
   }
