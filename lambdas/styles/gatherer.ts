@@ -329,8 +329,7 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
             quorum: gather.quorum,
             deadline: new Date(deadlineAt).toISOString(),
             deadlineAt,
-            // Replies are top-level attributes (`reply:<responder>`), and an empty context is left
-            // out: empty maps are where stream consumers (and DynamoDB Local's stream) disagree.
+            // Replies are top-level attributes (`reply:<responder>`); an empty context is not stored.
             ...(gather.context && Object.keys(gather.context).length ? { context: gather.context } : {}),
             version: 0,
           },

@@ -23,6 +23,7 @@ import { checkLimits } from './limits';
 import type { Caller } from './policy-document';
 import { type ActionCheck, type ParsedRequest, parseRequest, requiredActions } from './requests';
 import { queueArnFromUrl, type SecurityModel } from './security-model';
+import { repairStreamRecords } from './stream-record-repair';
 
 export interface Denial {
   /** Who was denied: a role session ARN, or a service principal (`sns.amazonaws.com`). */
@@ -163,6 +164,8 @@ export class AuthorizingGateway {
     const upstream = await this.forward(req, body, upstreamFor(parsed, this.options));
     let responseBody = upstream.body;
     if (parsed.service === 'streams') this.rememberIterators(parsed, responseBody);
+    if (parsed.service === 'streams' && parsed.operation === 'GetRecords' && upstream.status === 200)
+      responseBody = repairStreamRecords(responseBody);
     if (limits.kind === 'partial' && upstream.status === 200) {
       const merged = JSON.parse(responseBody.toString('utf8') || '{}') as {
         Successful?: unknown[];
