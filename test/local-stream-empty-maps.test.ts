@@ -36,7 +36,7 @@ function synthesize(): string {
 }
 
 let cloud: LocalCloud;
-let config: ConstructorParameters<typeof DynamoDBClient>[0];
+let config: NonNullable<ConstructorParameters<typeof DynamoDBClient>[0]>;
 
 beforeAll(async () => {
   cloud = await LocalCloud.start({
