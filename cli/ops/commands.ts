@@ -218,8 +218,9 @@ export async function dlqRedrive(
     }
     const interrupt = interruptSignal(ctx);
     try {
-      // SQS's own move task where it applies: on AWS, standard queues, every message.
-      const moveTask = !target.emulated && !filter && !dlq.queue.fifo && !options.manual;
+      // SQS's own move task where it applies: standard queues, every message (FIFO goes message by
+      // message so that letters the destination may still deduplicate stay in the DLQ).
+      const moveTask = target.moveTasks && !filter && !dlq.queue.fifo && !options.manual;
       const summary = moveTask
         ? await redriveWithMoveTask({
             sqs: target.sqs,

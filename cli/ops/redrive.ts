@@ -23,12 +23,12 @@ import {
   DeleteMessageCommand,
   ListMessageMoveTasksCommand,
   type Message,
-  type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { sendableAttributes } from '../../local/sqs/message-attributes';
 import type { Progress } from '../../local/workload/progress';
 import { type DeadLetter, describe, release, typesOf } from './dead-letters';
 import type { DeadLetterQueue, QueueInfo } from './queues';
@@ -194,7 +194,7 @@ async function moveOne(
       new SendMessageCommand({
         QueueUrl: destination.url,
         MessageBody: message.Body ?? '',
-        MessageAttributes: copyAttributes(message.MessageAttributes),
+        MessageAttributes: sendableAttributes(message.MessageAttributes),
         MessageGroupId: destination.fifo ? letter.groupId : undefined,
         MessageDeduplicationId: destination.fifo ? letter.deduplicationId : undefined,
       }),
@@ -214,22 +214,6 @@ async function moveOne(
   } catch {
     return 'duplicated';
   }
-}
-
-/** Received attributes carry empty list fields SendMessage rejects; keep type and value only. */
-function copyAttributes(
-  attributes: Record<string, MessageAttributeValue> | undefined,
-): Record<string, MessageAttributeValue> | undefined {
-  if (!attributes) return undefined;
-  const copy: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(attributes)) {
-    copy[name] = {
-      DataType: value.DataType,
-      ...(value.StringValue !== undefined ? { StringValue: value.StringValue } : {}),
-      ...(value.BinaryValue !== undefined ? { BinaryValue: value.BinaryValue } : {}),
-    };
-  }
-  return copy;
 }
 
 export interface MoveTaskOptions {
@@ -270,7 +254,8 @@ export async function redriveWithMoveTask(options: MoveTaskOptions): Promise<Red
       const task = Results[0];
       const moved = Number(task?.ApproximateNumberOfMessagesMoved ?? 0);
       options.progress?.update(moved, task?.Status ?? '');
-      if (task?.Status !== 'RUNNING') {
+      // CANCELLING still moves the message in hand: the count is final once the task has stopped.
+      if (task?.Status !== 'RUNNING' && task?.Status !== 'CANCELLING') {
         return {
           method: 'message-move-task',
           moved,

@@ -21,8 +21,8 @@ export interface TargetOptions {
 export interface Target {
   /** Where the command acts, for the summary line. */
   readonly description: string;
-  /** True on emulators, which have no SQS message move task. */
-  readonly emulated: boolean;
+  /** SQS message move tasks are served: on AWS and by the local cloud (plain emulators have none). */
+  readonly moveTasks: boolean;
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
   readonly dynamodb: DynamoDBClient;
@@ -50,6 +50,7 @@ export function resolveTarget(options: TargetOptions): Target {
       { snsSqs: session.endpoints.snsSqs, dynamodb: session.endpoints.dynamodb },
       options.region ?? session.region,
       `the local cloud (pid ${session.pid}, ${session.endpoints.snsSqs})`,
+      true,
     );
   }
   if (options.endpoint) {
@@ -62,6 +63,8 @@ export function resolveTarget(options: TargetOptions): Target {
       { snsSqs: options.endpoint, dynamodb: options.endpoint },
       options.region ?? 'us-east-1',
       options.endpoint,
+      // Unknown endpoint (LocalStack, a bare emulator): receive-send-delete works everywhere.
+      false,
     );
   }
   const region = options.region;
@@ -71,7 +74,7 @@ export function resolveTarget(options: TargetOptions): Target {
   const streams = new DynamoDBStreamsClient({ region });
   return {
     description: `AWS${region ? ` (${region})` : ''}`,
-    emulated: false,
+    moveTasks: true,
     sqs,
     sns,
     dynamodb,
@@ -86,6 +89,7 @@ function emulatedTarget(
   endpoints: { snsSqs: string; dynamodb: string },
   region: string,
   description: string,
+  moveTasks: boolean,
 ): Target {
   const common = { region, credentials: EMULATOR_CREDENTIALS };
   const sqs = new SQSClient({ ...common, endpoint: endpoints.snsSqs });
@@ -94,7 +98,7 @@ function emulatedTarget(
   const streams = new DynamoDBStreamsClient({ ...common, endpoint: endpoints.dynamodb });
   return {
     description,
-    emulated: true,
+    moveTasks,
     sqs,
     sns,
     dynamodb,

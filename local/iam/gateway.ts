@@ -14,6 +14,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { freePort, LOOPBACK } from '../ports';
+import { type MessageMoveTasks, MOVE_TASK_OPERATIONS } from '../sqs/message-move-tasks';
 import type { MemoryParameterStore } from '../ssm/parameter-store';
 import { answerSsm } from '../ssm/ssm-api';
 import { type AuthorizationRequest, Authorizer, type Decision } from './authorizer';
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   readonly onUnsupported: (message: string) => void;
   /** Called on the first occurrence of each denial. */
   readonly onDenial?: (denial: Denial) => void;
+  /** Answers SQS's message move task operations (the emulators have none). */
+  readonly moveTasks?: MessageMoveTasks;
 }
 
 /** SigV4 scope service -> upstream. */
@@ -144,6 +147,13 @@ export class AuthorizingGateway {
     if (identity && this.options.enforce) {
       const denied = this.firstDenial(parsed, identity);
       if (denied) return this.reply(res, parsed, denied);
+    }
+    if (parsed.service === 'sqs' && MOVE_TASK_OPERATIONS.has(parsed.operation) && this.options.moveTasks) {
+      const answer = await this.options.moveTasks.answer(parsed.operation, parsed.json);
+      if (!answer.ok) return this.reply(res, parsed, answer.error);
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+      res.end(JSON.stringify(answer.body));
+      return;
     }
     const limits = checkLimits(parsed, this.options.model, this.options.region);
     if (limits.kind === 'reject') return this.reply(res, parsed, limits.error);

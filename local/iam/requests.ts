@@ -3,6 +3,7 @@
  * says who calls, which IAM actions on which resources it needs, and which of its resources are
  * encrypted with a customer-managed key.
  */
+import { MOVE_TASK_OPERATIONS, sourceOfTaskHandle } from '../sqs/message-move-tasks';
 import { canonicalArn } from './policy-document';
 import { queueArnFromUrl } from './security-model';
 
@@ -95,6 +96,7 @@ export function requiredActions(request: ParsedRequest, names: ResourceNames): A
   const op = request.operation;
   switch (request.service) {
     case 'sqs': {
+      if (MOVE_TASK_OPERATIONS.has(op)) return moveTaskActions(request);
       const url = String(request.json.QueueUrl ?? request.query.get('QueueUrl') ?? '');
       const queueName = String(request.json.QueueName ?? request.query.get('QueueName') ?? '');
       const resource = url
@@ -165,4 +167,30 @@ export function requiredActions(request: ParsedRequest, names: ResourceNames): A
     default:
       return [];
   }
+}
+
+/**
+ * A message move task acts on the DLQ (the source) with the caller's permissions: the operation
+ * itself plus receiving, deleting and reading the DLQ's attributes, and sending to an explicit
+ * destination. Without a destination the task sends to the DLQ's source queue, which is not known
+ * before the task looks it up, so that send is not checked.
+ */
+function moveTaskActions(request: ParsedRequest): ActionCheck[] {
+  const json = request.json;
+  const source =
+    typeof json.SourceArn === 'string'
+      ? json.SourceArn
+      : typeof json.TaskHandle === 'string'
+        ? sourceOfTaskHandle(json.TaskHandle)
+        : undefined;
+  const resource = source ?? '*';
+  const checks: ActionCheck[] = [
+    `sqs:${request.operation}`,
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:GetQueueAttributes',
+  ].map((action) => ({ action, resource }));
+  if (request.operation === 'StartMessageMoveTask' && typeof json.DestinationArn === 'string')
+    checks.push({ action: 'sqs:SendMessage', resource: json.DestinationArn });
+  return checks;
 }

@@ -6,8 +6,9 @@
  * endpoints).
  */
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalEndpoints } from '../endpoints';
+import { MessageMoveTasks } from '../sqs/message-move-tasks';
 import { MemoryParameterStore, type ParameterStore, RemoteParameterStore } from '../ssm/parameter-store';
 import type { Inventory } from '../template/resources/context';
 import type { LocalFunctionDefinition } from '../template/resources/lambda';
@@ -34,6 +35,8 @@ export class StrictLayer {
   readonly parameters: ParameterStore;
   readonly unsupportedConditions: string[] = [];
   private readonly gateway: AuthorizingGateway;
+  private readonly moveTasks: MessageMoveTasks;
+  private readonly upstreamSqs: SQSClient;
   private undeliverable?: UndeliverableSubscriptions;
 
   private constructor(
@@ -44,7 +47,15 @@ export class StrictLayer {
     this.credentials = new CredentialRegistry(options.accountId);
     const memory = remote ? undefined : new MemoryParameterStore();
     this.parameters = remote ?? memory!;
+    // Move tasks act on the upstream directly: the caller was authorized at the gateway.
+    this.upstreamSqs = new SQSClient({
+      endpoint: options.upstream.snsSqs,
+      region: options.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    this.moveTasks = new MessageMoveTasks(this.upstreamSqs);
     this.gateway = new AuthorizingGateway({
+      moveTasks: this.moveTasks,
       upstream: options.upstream,
       region: options.region,
       model: this.model,
@@ -111,6 +122,8 @@ export class StrictLayer {
 
   async stop(): Promise<void> {
     await this.undeliverable?.stop();
+    await this.moveTasks.stop();
+    this.upstreamSqs.destroy();
     await this.gateway.stop();
     if (this.parameters instanceof RemoteParameterStore) this.parameters.destroy();
   }
