@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateQueueCommand,
-  DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
@@ -21,6 +20,7 @@ import { redriveMessages } from '../cli/ops/redrive';
 import { FAILURE_QUEUE_ROLE, FAILURE_QUEUE_ROLE_TAG } from '../lib/transactional-outbox';
 import { writeSession } from '../local/session';
 import { silentProgress } from '../local/workload/progress';
+import { drainQueue } from './support/drain-queue';
 import { snsSqsEndpoint, uniqueName } from './support/emulators';
 
 const sqs = new SQSClient({});
@@ -76,27 +76,7 @@ async function sendTo(url: string, type: string, id: string, group?: string) {
   );
 }
 
-/** Reads and deletes everything in a queue (a FIFO group hands out its next message only after a delete). */
-async function readAll(url: string): Promise<Message[]> {
-  const all: Message[] = [];
-  for (let empty = 0; empty < 2; ) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: url,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 60,
-        WaitTimeSeconds: 0,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    empty = Messages.length ? 0 : empty + 1;
-    all.push(...Messages);
-    for (const m of Messages)
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
-  }
-  return all;
-}
+const readAll = (url: string) => drainQueue(sqs, url);
 
 /** A clock six minutes ahead: letters sent to the DLQ by the test are past the deduplication window. */
 const pastTheWindow = () => Date.now() + 6 * 60_000;

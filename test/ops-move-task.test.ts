@@ -10,12 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CancelMessageMoveTaskCommand,
-  DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListMessageMoveTasksCommand,
   type Message,
-  ReceiveMessageCommand,
   ResourceNotFoundException,
   SendMessageBatchCommand,
   SQSClient,
@@ -31,6 +29,7 @@ import { redriveWithMoveTask } from '../cli/ops/redrive';
 import { LocalCloud } from '../local/cloud';
 import { sessionOf, writeSession } from '../local/session';
 import { silentProgress } from '../local/workload/progress';
+import { drainQueue } from './support/drain-queue';
 import { dynamodbEndpoint, snsSqsEndpoint, uniqueName } from './support/emulators';
 
 const stackName = uniqueName('MoveTasks');
@@ -96,26 +95,7 @@ async function fill(arn: string, ids: readonly string[], group?: string) {
   }
 }
 
-async function drain(arn: string): Promise<Message[]> {
-  const QueueUrl = await urlOf(arn);
-  const all: Message[] = [];
-  for (let empty = 0; empty < 2; ) {
-    const { Messages = [] } = await client.send(
-      new ReceiveMessageCommand({
-        QueueUrl,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 60,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    empty = Messages.length ? 0 : empty + 1;
-    all.push(...Messages);
-    for (const m of Messages)
-      await client.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle }));
-  }
-  return all;
-}
+const drain = async (arn: string) => drainQueue(client, await urlOf(arn));
 const idsOf = (messages: Message[]) => messages.map((m) => m.MessageAttributes?.['message-id']?.StringValue);
 
 beforeAll(async () => {
