@@ -4,6 +4,8 @@
  */
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createOffloader, lazyClaimStore } from '../claim-check/offload';
+import type { ClaimStore } from '../claim-check/s3-claims';
 import type { Message } from '../core/message';
 import {
   type ChunkOutcome,
@@ -30,6 +32,12 @@ export interface ProducerOptions {
   readonly maxAttempts?: number;
   /** Scale of the jittered exponential backoff between those requests. @default 50 */
   readonly baseDelayMs?: number;
+  /**
+   * Where payloads over a channel's limit go, on channels bound with a claim check store
+   * (`SWITCHYARD_CHANNEL_<NAME>_CLAIM_CHECK_BUCKET`).
+   * @default - S3 through a module-wide client, loaded on the first offloaded payload
+   */
+  readonly claimStore?: ClaimStore;
 }
 
 // Module scope: created once per execution environment, reused across invocations (warm starts).
@@ -60,15 +68,27 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     baseDelayMs: Math.max(0, options.baseDelayMs ?? 50),
   };
 
+  // Oversized payloads go to S3 first (claim-check channels only). A claim that cannot be stored
+  // fails the whole call before any SNS/SQS request: nothing is sent, so nothing is lost or doubled,
+  // and a retry writes the same keys again (they derive from the message ids).
+  const offload = createOffloader(lazyClaimStore(options.claimStore));
+
   // Every message is checked before the first request: a batch with a message the channel can never
   // take fails whole, before anything is sent, with an error saying what to fix.
-  const prepare = (address: string, messages: readonly Message[], maxBytes: number): PreparedEntry[] =>
-    messages.map((message, index) => {
+  const prepare = async (
+    address: string,
+    messages: readonly Message[],
+    maxBytes: number,
+  ): Promise<PreparedEntry[]> => {
+    const outgoing = await Promise.all(messages.map((message) => offload(address, message, maxBytes)));
+    return outgoing.map((message, index) => {
       const { wire, fifo } = checkSendable(address, message, maxBytes);
-      return { index, message, wire, groupId: fifo.MessageGroupId };
+      return { index, message: messages[index]!, wire, groupId: fifo.MessageGroupId };
     });
+  };
 
-  const publish = async (topicArn: string, message: Message): Promise<SendResult> => {
+  const publish = async (topicArn: string, original: Message): Promise<SendResult> => {
+    const message = await offload(topicArn, original, maxMessageBytesOf(topicArn));
     const { wire, fifo } = checkSendable(topicArn, message);
     const command = new PublishCommand({
       TopicArn: topicArn,
@@ -81,7 +101,8 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     return { id: message.id, providerMessageId: out.MessageId, sequenceNumber: out.SequenceNumber };
   };
 
-  const send = async (queueUrl: string, message: Message): Promise<SendResult> => {
+  const send = async (queueUrl: string, original: Message): Promise<SendResult> => {
+    const message = await offload(queueUrl, original, maxMessageBytesOf(queueUrl));
     const { wire, fifo } = checkSendable(queueUrl, message);
     const command = new SendMessageCommand({
       QueueUrl: queueUrl,
@@ -102,7 +123,7 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     hooks: DispatchOptions = {},
   ): Promise<BatchResult> =>
     sendInBatches(
-      prepare(topicArn, messages, maxBytes),
+      await prepare(topicArn, messages, maxBytes),
       async (entries): Promise<ChunkOutcome> => {
         const out = await sns().send(
           new PublishBatchCommand({
@@ -131,7 +152,7 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     hooks: DispatchOptions = {},
   ): Promise<BatchResult> =>
     sendInBatches(
-      prepare(queueUrl, messages, maxBytes),
+      await prepare(queueUrl, messages, maxBytes),
       async (entries): Promise<ChunkOutcome> => {
         const out = await sqs().send(
           new SendMessageBatchCommand({
