@@ -138,7 +138,7 @@ export class AuthorizingGateway {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     let body = Buffer.concat(chunks);
-    const parsed = parseRequest(req.headers, body.toString('utf8'));
+    const parsed = parseRequest(req.headers, body.toString('utf8'), req.method, req.url);
     const identity = this.options.credentials.identityOf(parsed.accessKeyId);
     if (identity && this.options.enforce) {
       const denied = this.firstDenial(parsed, identity);

@@ -64,6 +64,7 @@ export class SecurityModel {
     'AWS::IAM::ManagedPolicy',
     'AWS::SQS::QueuePolicy',
     'AWS::SNS::TopicPolicy',
+    'AWS::S3::BucketPolicy',
     'AWS::KMS::Key',
     'AWS::KMS::Alias',
   ] as const;
@@ -159,6 +160,21 @@ export class SecurityModel {
           attributes: {},
         };
       }
+      case 'AWS::S3::BucketPolicy': {
+        // Attached to the bucket ARN; object requests (arn:aws:s3:::bucket/key) find it through policiesFor.
+        const policy: NamedPolicy = {
+          source: source('bucket policy'),
+          document: canonicalDocument(props.PolicyDocument as PolicyDocument, ctx.region),
+        };
+        this.attach(`arn:aws:s3:::${String(props.Bucket)}`, policy);
+        return {
+          logicalId: ctx.logicalId,
+          type: ctx.type,
+          physicalName: ctx.logicalId,
+          ref: ctx.logicalId,
+          attributes: {},
+        };
+      }
       case 'AWS::KMS::Key': {
         // A stable, key-id-shaped id from the stack and logical id (real ids are UUIDs).
         const hex = createHash('sha256').update(`${ctx.stack.stackName}/${ctx.logicalId}`).digest('hex');
@@ -240,7 +256,9 @@ export class SecurityModel {
   policiesFor(roleArn: string | undefined, resource: string): PolicySet {
     const identity = roleArn ? (this.roles.get(roleArn)?.policies ?? []) : [];
     const keyPolicy = this.keyPolicies.get(resource);
-    return { identity, resource: this.resourcePolicies.get(resource) ?? [], keyPolicy };
+    // An S3 object's resource policy is its bucket's.
+    const owner = resource.startsWith('arn:aws:s3:::') ? `arn:aws:s3:::${resource.slice(13).split('/')[0]}` : resource;
+    return { identity, resource: this.resourcePolicies.get(owner) ?? [], keyPolicy };
   }
 
   private attach(resourceArn: string, policy: NamedPolicy): void {
