@@ -257,7 +257,9 @@ export class SecurityModel {
     const identity = roleArn ? (this.roles.get(roleArn)?.policies ?? []) : [];
     const keyPolicy = this.keyPolicies.get(resource);
     // An S3 object's resource policy is its bucket's.
-    const owner = resource.startsWith('arn:aws:s3:::') ? `arn:aws:s3:::${resource.slice(13).split('/')[0]}` : resource;
+    const owner = resource.startsWith('arn:aws:s3:::')
+      ? `arn:aws:s3:::${resource.slice(13).split('/')[0]}`
+      : resource;
     return { identity, resource: this.resourcePolicies.get(owner) ?? [], keyPolicy };
   }
 

@@ -26,8 +26,8 @@ import {
   type MappingDefinition,
   type ScheduleDefinition,
 } from './resources/lambda';
-import { createSubscription, createTopic } from './resources/sns';
 import { createBucket } from './resources/s3';
+import { createSubscription, createTopic } from './resources/sns';
 import { createQueue } from './resources/sqs';
 import type { AssemblyStack, CfnResource } from './types';
 

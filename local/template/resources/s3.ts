@@ -36,7 +36,9 @@ export async function createBucket(
   );
   const versioning = (props.VersioningConfiguration as { Status?: string } | undefined)?.Status;
   if (versioning === 'Enabled')
-    ctx.warn(`${ctx.logicalId} (AWS::S3::Bucket) versioning is not emulated: overwritten objects keep no versions.`);
+    ctx.warn(
+      `${ctx.logicalId} (AWS::S3::Bucket) versioning is not emulated: overwritten objects keep no versions.`,
+    );
   const name = props.BucketName !== undefined ? asString(props.BucketName, 'BucketName') : bucketName(ctx);
   const s3 = ctx.clients.s3;
   if (!s3) throw new Error('Deploying an AWS::S3::Bucket needs an S3 client in the deploy clients.');
