@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { createConsumer, createProducer, defineEvent, FailureReasons, type Message, on } from '../lambdas';
 import { CLAIM_ENVELOPE_FIELD, claimReferenceOf } from '../lambdas/claim-check/reference';
 import { s3ClaimStore } from '../lambdas/claim-check/s3-claims';
+import { unsendableReason } from '../lambdas/producer/send-checks';
 import { uniqueName } from './support/emulators';
 import { injectFaults } from './support/sdk-faults';
 import { queueArnOf, receiveAll, toSqsEvent } from './support/sqs-event';
@@ -371,6 +372,21 @@ describe('claim check under S3 faults and bad claims (consumer side)', () => {
     expect(errors[1]).toMatchObject({
       reason: FailureReasons.CLAIM_MISMATCH,
       error: expect.stringContaining('SHA-256'),
+    });
+  });
+});
+
+describe('claim check and the transactional outbox checks', () => {
+  test('the unit of work and the relay accept an oversized message for a claim-check channel, checked as its envelope', async () => {
+    const topicArn = 'arn:aws:sns:us-east-1:000000000000:receipts';
+    const large = receipt('o-14', 300_000);
+    // Without a claim check the commit is refused, saying what to do.
+    expect(unsendableReason(topicArn, large)).toMatch(/accepts at most 262144 bytes/);
+    await withChannel('RECEIPTS', topicArn, 'claims-bucket', async () => {
+      expect(unsendableReason(topicArn, large)).toBeUndefined();
+      // The envelope keeps the headers, so the other checks still apply (11 headers are too many).
+      const crowded = { ...large, headers: { ...large.headers, a: '1', b: '2', c: '3', d: '4' } };
+      expect(unsendableReason(topicArn, crowded)).toMatch(/at most 10 message attributes/);
     });
   });
 });
