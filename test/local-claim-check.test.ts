@@ -2,7 +2,8 @@
  * Claim check in the local cloud: a synthesized app with a ClaimCheckStore is deployed (the bucket
  * and its TLS-only policy included), functions run with their roles behind the authorizing gateway,
  * and large receipts travel SNS -> SQS and over a FIFO queue, resolved by the consumers. A consumer
- * whose role lacks s3:GetObject is denied by the gateway, and its message ends in its DLQ.
+ * whose role lacks s3:GetObject, and one whose role lacks kms:Decrypt on the bucket's key, are
+ * denied by the gateway, and their messages end in their DLQs.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import {
   ClaimCheckStore,
   MessageConsumer,
@@ -31,7 +33,9 @@ function synthesize(): string {
   const outdir = mkdtempSync(join(tmpdir(), 'switchyard-claim-check-'));
   const app = new App({ outdir, context: { 'switchyard:removalPolicy': 'destroy' } });
   const stack = new Stack(app, stackName);
-  const claims = new ClaimCheckStore(stack, 'Claims');
+  // SSE-KMS with a customer key: the gateway then also checks kms:GenerateDataKey / kms:Decrypt.
+  const key = new kms.Key(stack, 'ClaimsKey', { enableKeyRotation: true });
+  const claims = new ClaimCheckStore(stack, 'Claims', { encryptionKey: key });
   const receipts = new PublishSubscribeChannel(stack, 'Receipts', {
     channelName: 'receipts',
     claimCheck: claims,
@@ -74,25 +78,40 @@ function synthesize(): string {
     consumerName: 'audit',
     subscribeTo: [receipts],
   });
-  for (const consumer of [kitchen, archive, audit]) records.grantWriteData(consumer.handler);
+  const ledger = new MessageConsumer(stack, 'Ledger', {
+    ...consumerProps,
+    consumerName: 'ledger',
+    subscribeTo: [receipts],
+  });
+  for (const consumer of [kitchen, archive, audit, ledger]) records.grantWriteData(consumer.handler);
   new CfnOutput(stack, 'ProducerName', { value: producer.function.functionName });
   new CfnOutput(stack, 'BucketName', { value: claims.bucket.bucketName });
   new CfnOutput(stack, 'TableName', { value: records.tableName });
   new CfnOutput(stack, 'AuditDlqUrl', { value: audit.deadLetterQueue.queueUrl });
+  new CfnOutput(stack, 'LedgerDlqUrl', { value: ledger.deadLetterQueue.queueUrl });
   app.synth();
-  // The audit consumer loses its claim grant (as if someone forgot grantRead on a hand-made consumer).
+  // The audit consumer loses its claim grant (as if someone forgot grantRead on a hand-made
+  // consumer), the ledger consumer its kms:Decrypt on the bucket key.
   const file = join(outdir, `${stackName}.template.json`);
   const template = JSON.parse(readFileSync(file, 'utf8')) as Template;
-  let dropped = 0;
-  for (const [id, resource] of Object.entries(template.Resources)) {
-    if (resource.Type !== 'AWS::IAM::Policy' || !id.startsWith('Audit')) continue;
-    const document = resource.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] };
-    const before = document.Statement.length;
-    document.Statement = document.Statement.filter((s) => ![s.Action].flat().includes('s3:GetObject'));
-    dropped += before - document.Statement.length;
-  }
-  if (dropped !== 1)
-    throw new Error(`expected one s3:GetObject statement on the audit role, found ${dropped}`);
+  const drop = (prefix: string, action: string) => {
+    let dropped = 0;
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      if (resource.Type !== 'AWS::IAM::Policy' || !id.startsWith(prefix)) continue;
+      const document = resource.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] };
+      document.Statement = document.Statement.flatMap((statement) => {
+        const actions = [statement.Action].flat();
+        if (!actions.includes(action)) return [statement];
+        dropped += 1;
+        const kept = actions.filter((a) => a !== action);
+        return kept.length > 0 ? [{ ...statement, Action: kept }] : [];
+      });
+    }
+    if (dropped !== 1)
+      throw new Error(`expected one ${action} statement on the ${prefix} role, found ${dropped}`);
+  };
+  drop('Audit', 's3:GetObject');
+  drop('Ledger', 'kms:Decrypt');
   writeFileSync(file, JSON.stringify(template));
   return outdir;
 }
@@ -163,18 +182,24 @@ test('large receipts over SNS -> SQS and a FIFO queue reach the handlers resolve
     cloud.denials().find((d) => d.action === 's3:GetObject' && /Audit/.test(d.principal)),
   );
   expect(denial.resource).toBe(`arn:aws:s3:::${outputs.BucketName}/receipts/${toTopic}`);
-  // ... and its message, failed twice with claim-unavailable, waits in its DLQ (never dropped)
+  // AND the ledger consumer, whose role lost kms:Decrypt on the bucket key, was denied too
+  const keyDenial = await until(async () =>
+    cloud.denials().find((d) => d.action === 'kms:Decrypt' && /Ledger/.test(d.principal)),
+  );
+  expect(keyDenial.resource).toMatch(/^arn:aws:kms:us-east-1:000000000000:key\//);
+  // ... and their messages, failed twice with claim-unavailable, wait in their DLQs (never dropped)
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-  await until(async () => {
-    const out = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: outputs.AuditDlqUrl,
-        AttributeNames: ['ApproximateNumberOfMessages'],
-      }),
-    );
-    return Number(out.Attributes?.ApproximateNumberOfMessages) === 1 ? true : undefined;
-  });
+  for (const dlq of [outputs.AuditDlqUrl, outputs.LedgerDlqUrl]) {
+    await until(async () => {
+      const out = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
+      return Number(out.Attributes?.ApproximateNumberOfMessages) === 1 ? true : undefined;
+    });
+  }
+  expect(await recorded('ledger', toTopic)).toBeUndefined();
   expect(await recorded('audit', toTopic)).toBeUndefined();
-  // No other denial: the producer's PutObject and the granted consumers' GetObject passed the gateway.
-  expect(cloud.denials().filter((d) => d !== denial)).toEqual([]);
+  // No other denial: the producer's PutObject (and kms:GenerateDataKey) and the granted consumers'
+  // GetObject (and kms:Decrypt) passed the gateway.
+  expect(cloud.denials().filter((d) => d !== denial && d !== keyDenial)).toEqual([]);
 }, 90_000);

@@ -85,6 +85,8 @@ export function accessDenied(service: Service, message: string, kms: boolean): S
     if (service === 'sns') return { code: 'KMSAccessDenied', message };
     if (service === 'sqs')
       return { code: 'KMS.AccessDeniedException', sqsType: 'com.amazonaws.sqs#KmsAccessDenied', message };
+    // S3 answers a refused SSE-KMS data key as a plain 403 AccessDenied naming the KMS action.
+    if (service === 's3') return { code: 'AccessDenied', message, status: 403 };
   }
   switch (service) {
     case 'sns':

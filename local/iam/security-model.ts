@@ -50,6 +50,8 @@ export class SecurityModel {
   readonly aliases = new Map<string, string>();
   readonly queues = new Map<string, QueueSettings>();
   readonly topics = new Map<string, TopicSettings>();
+  /** Bucket name -> the customer-managed key of its default SSE-KMS encryption. */
+  readonly bucketKeys = new Map<string, string>();
   /** Role name -> ARN, for AWS::IAM::Policy `Roles` (which lists names). */
   private readonly roleNames = new Map<string, string>();
   /** Notes for the start-up listing (AWS managed policies not known locally, ...). */
@@ -214,6 +216,18 @@ export class SecurityModel {
 
   /** Records the settings of created queues and topics the gateway and authorizer need. */
   observe(ctx: ResourceContext, props: Record<string, unknown>, created: DeployedResource): void {
+    if (ctx.type === 'AWS::S3::Bucket') {
+      const rules = ((props.BucketEncryption as Record<string, unknown> | undefined)
+        ?.ServerSideEncryptionConfiguration ?? []) as {
+        ServerSideEncryptionByDefault?: { SSEAlgorithm?: string; KMSMasterKeyID?: unknown };
+      }[];
+      const byDefault = rules[0]?.ServerSideEncryptionByDefault;
+      const key = byDefault?.SSEAlgorithm?.startsWith('aws:kms')
+        ? customerManagedKey(byDefault.KMSMasterKeyID)
+        : undefined;
+      if (key) this.bucketKeys.set(created.physicalName, key);
+      return;
+    }
     if (ctx.type === 'AWS::SQS::Queue') {
       const arn = String(created.attributes.Arn);
       this.queues.set(arn, {
