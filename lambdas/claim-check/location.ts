@@ -27,12 +27,8 @@ export function claimLocationOf(
   env: NodeJS.ProcessEnv = process.env,
 ): ClaimLocation | undefined {
   for (const [variable, value] of Object.entries(env)) {
-    if (
-      value !== address ||
-      !variable.startsWith('SWITCHYARD_CHANNEL_') ||
-      /_[A-Z_]*BYTES$|_CLAIM_CHECK_/.test(variable)
-    )
-      continue;
+    // Only the channel's own variable holds its address (the limit and claim variables hold other values).
+    if (value !== address || !variable.startsWith('SWITCHYARD_CHANNEL_')) continue;
     const bucket = env[`${variable}${BUCKET_SUFFIX}`];
     if (bucket) return { bucket, prefix: env[`${variable}${PREFIX_SUFFIX}`] ?? '' };
   }
