@@ -178,6 +178,35 @@ describe('claim check end to end over SNS -> SQS and SQS', () => {
     expect(seen[0]!.payload).toEqual(large.payload);
   });
 
+  test('SNS FIFO -> SQS FIFO: an oversized receipt keeps its group and order among small ones', async () => {
+    const claims = await bucket();
+    const topicArn = (
+      await sns.send(
+        new CreateTopicCommand({
+          Name: uniqueName('receipts', true),
+          Attributes: { FifoTopic: 'true' },
+        }),
+      )
+    ).TopicArn!;
+    const subscriber = await queue(true);
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: subscriber.arn,
+        Attributes: { RawMessageDelivery: 'true' },
+      }),
+    );
+    const sequence = [receipt('o-15', 500), receipt('o-15', 270_000), receipt('o-15', 500)];
+    await withChannel('RECEIPTS', topicArn, claims, () => createProducer().publishBatch(topicArn, sequence));
+    expect(await keysIn(claims)).toEqual([`receipts/${sequence[1]!.id}`]);
+    const delivered = await receiveAll(sqs, subscriber.url, 3);
+    const { consumer, seen } = recordingConsumer();
+    expect((await consumer.handler(toSqsEvent(delivered, subscriber.arn))).batchItemFailures).toEqual([]);
+    expect(seen.map((m) => m.id)).toEqual(sequence.map((m) => m.id));
+    expect(seen[1]!.payload).toEqual(sequence[1]!.payload);
+  });
+
   test('SQS FIFO (1 MiB): a 1.2 MB receipt goes through in its group; a retried send writes the same key', async () => {
     const claims = await bucket();
     const fifo = await queue(true);
