@@ -12,7 +12,6 @@ import { claimLocationVariables } from '../lambdas/claim-check/location';
 import type { ClaimLocation } from '../lambdas/claim-check/reference';
 import { DEAD_LETTER_RETENTION, removalPolicyOf } from './defaults';
 import { SQS_MAX_RETENTION } from './processed-messages-table';
-import { SwitchyardConfigurationError } from './validation';
 
 /** SQS's default retention, for queues created without one. */
 export const SQS_DEFAULT_RETENTION_PERIOD = Duration.days(4);
@@ -133,12 +132,6 @@ export class ClaimCheckStore extends Construct {
     this.retentions.push({ source: source.node.path, retention: retention ?? SQS_MAX_RETENTION });
   }
 
-  /** Records a consumer queue and its DLQ (created by Switchyard: default retention and 14 days). */
-  addQueueWithDeadLetters(source: IConstruct, retention?: Duration): void {
-    this.addRetention(source, retention ?? SQS_DEFAULT_RETENTION_PERIOD);
-    this.addRetention(source, DEAD_LETTER_RETENTION);
-  }
-
   /** `s3:PutObject` on the channel's prefix (and `kms:GenerateDataKey` with a customer key). */
   grantPut(grantee: iam.IGrantable, channelName: string): iam.Grant {
     this.bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey');
@@ -185,15 +178,5 @@ export class ClaimCheckStore extends Construct {
       ];
     }
     return [];
-  }
-}
-
-/** Fails at synth when a channel opts into a claim check store of another stack's construct tree. */
-export function checkClaimCheckStore(scope: IConstruct, store: ClaimCheckStore | undefined): void {
-  if (store && !(store instanceof ClaimCheckStore)) {
-    throw new SwitchyardConfigurationError(
-      `${scope.node.path}: claimCheck must be a ClaimCheckStore construct.`,
-      ['claimCheck invalid'],
-    );
   }
 }
