@@ -10,7 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { claimLocationVariables } from '../lambdas/claim-check/location';
 import type { ClaimLocation } from '../lambdas/claim-check/reference';
-import { DEAD_LETTER_RETENTION, removalPolicyOf } from './defaults';
+import { removalPolicyOf } from './defaults';
 import { SQS_MAX_RETENTION } from './processed-messages-table';
 
 /** SQS's default retention, for queues created without one. */
