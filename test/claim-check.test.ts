@@ -253,7 +253,7 @@ describe('claim check under S3 faults (producer side)', () => {
     expect(await depth(target.url)).toBe(1);
   });
 
-  test('S3 failing past the SDK retries: nothing is sent; the caller retry sends once and leaves one object', async () => {
+  test('S3 failing past the SDK retries: nothing is sent, the entries come back failed (retryable); the retry sends once', async () => {
     const claims = await bucket();
     const target = await queue();
     const faulty = new S3Client({});
@@ -263,16 +263,66 @@ describe('claim check under S3 faults (producer side)', () => {
     await withChannel('RECEIPTS', target.url, claims, async () => {
       const producer = createProducer({ claimStore: s3ClaimStore(faulty) });
       // WHEN the batch's claim cannot be stored
-      await expect(producer.sendBatch(target.url, [smallBefore, large])).rejects.toThrow(/internal error/);
-      // THEN no message of the batch went out (the small one is not sent ahead of its large sibling)
+      const failedAttempt = await producer.sendBatch(target.url, [smallBefore, large]);
+      // THEN no message of the batch went out (the small one is not sent ahead of its large sibling),
+      // and both are reported failed as retryable: the relay (or the caller) tries again
+      expect(failedAttempt.successful).toEqual([]);
+      expect(failedAttempt.requests).toBe(0);
+      expect(failedAttempt.failed).toEqual([
+        expect.objectContaining({ id: smallBefore.id, code: 'NotSent', senderFault: false }),
+        expect.objectContaining({ id: large.id, code: 'ClaimCheck.InternalError', senderFault: false }),
+      ]);
       expect(await depth(target.url)).toBe(0);
-      // AND the caller's retry (the relay's, the Lambda's) sends each message once
+      // AND the retry sends each message once
       const result = await producer.sendBatch(target.url, [smallBefore, large]);
       expect(result.failed).toEqual([]);
     });
     expect(faults.injected).toBe(3);
     expect(await keysIn(claims)).toEqual([`receipts/${large.id}`]);
     expect(await depth(target.url)).toBe(2);
+  });
+
+  test('a claim S3 refuses for good (AccessDenied) is a sender fault (what a relay parks, with its reason)', async () => {
+    const claims = await bucket();
+    const target = await queue();
+    const faulty = new S3Client({});
+    injectFaults(faulty, {
+      commands: ['PutObjectCommand'],
+      times: 1,
+      error: () =>
+        new S3ServiceException({
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 403 },
+          message: 'User is not authorized to perform: s3:PutObject',
+        }),
+    });
+    const large = receipt('o-16', 1_100_000);
+    const result = await withChannel('RECEIPTS', target.url, claims, () =>
+      createProducer({ claimStore: s3ClaimStore(faulty) }).sendBatch(target.url, [large]),
+    );
+    expect(result.failed).toEqual([
+      expect.objectContaining({
+        code: 'ClaimCheck.AccessDenied',
+        senderFault: true,
+        message: expect.stringContaining('s3:PutObject'),
+      }),
+    ]);
+    expect(await depth(target.url)).toBe(0);
+  });
+
+  test('single send: an unstorable claim throws and nothing is sent', async () => {
+    const claims = await bucket();
+    const target = await queue();
+    const faulty = new S3Client({});
+    injectFaults(faulty, { commands: ['PutObjectCommand'], times: 3, error: internalError });
+    await withChannel('RECEIPTS', target.url, claims, async () => {
+      await expect(
+        createProducer({ claimStore: s3ClaimStore(faulty) }).send(target.url, receipt('o-17', 1_100_000)),
+      ).rejects.toThrow(/internal error/);
+    });
+    expect(await depth(target.url)).toBe(0);
+    expect(await keysIn(claims)).toEqual([]);
   });
 
   test('PutObject applied but its answer lost: the SDK retry rewrites the same key, no orphan', async () => {

@@ -6,6 +6,7 @@ import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createOffloader, lazyClaimStore } from '../claim-check/offload';
 import type { ClaimStore } from '../claim-check/s3-claims';
+import { isRetryableError } from '../core/error-classification';
 import type { Message } from '../core/message';
 import {
   type ChunkOutcome,
@@ -16,7 +17,14 @@ import {
   sendInBatches,
 } from './batch';
 import { maxMessageBytesOf } from './limits';
-import type { BatchResult, ChannelRef, DispatchOptions, MessageProducer, SendResult } from './port';
+import {
+  type BatchResult,
+  type ChannelRef,
+  type DispatchOptions,
+  type MessageProducer,
+  NOT_SENT_CODE,
+  type SendResult,
+} from './port';
 import { withRetries } from './retry';
 import { checkSendable } from './send-checks';
 
@@ -68,9 +76,10 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     baseDelayMs: Math.max(0, options.baseDelayMs ?? 50),
   };
 
-  // Oversized payloads go to S3 first (claim-check channels only). A claim that cannot be stored
-  // fails the whole call before any SNS/SQS request: nothing is sent, so nothing is lost or doubled,
-  // and a retry writes the same keys again (they derive from the message ids).
+  // Oversized payloads go to S3 first (claim-check channels only). When a claim cannot be stored
+  // (after the S3 client's own retries) nothing of the call is sent: the batch comes back failed,
+  // the unstored message with the S3 error (retryable or not, as the SDK classifies it), the others
+  // as NotSent. Nothing is lost or doubled, and a retry writes the same keys (they are message ids).
   const offload = createOffloader(lazyClaimStore(options.claimStore));
 
   // Every message is checked before the first request: a batch with a message the channel can never
@@ -79,13 +88,20 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     address: string,
     messages: readonly Message[],
     maxBytes: number,
-  ): Promise<PreparedEntry[]> => {
-    const outgoing = await Promise.all(messages.map((message) => offload(address, message, maxBytes)));
-    return outgoing.map((message, index) => {
+  ): Promise<PreparedEntry[] | BatchResult> => {
+    const settled = await Promise.allSettled(messages.map((message) => offload(address, message, maxBytes)));
+    if (settled.some((s) => s.status === 'rejected')) return unstoredClaims(messages, settled);
+    return settled.map((outcome, index) => {
+      const message = (outcome as PromiseFulfilledResult<Message>).value;
       const { wire, fifo } = checkSendable(address, message, maxBytes);
       return { index, message: messages[index]!, wire, groupId: fifo.MessageGroupId };
     });
   };
+
+  const sendPrepared = async (
+    prepared: PreparedEntry[] | BatchResult,
+    send: (entries: PreparedEntry[]) => Promise<BatchResult>,
+  ): Promise<BatchResult> => (Array.isArray(prepared) ? send(prepared) : prepared);
 
   const publish = async (topicArn: string, original: Message): Promise<SendResult> => {
     const message = await offload(topicArn, original, maxMessageBytesOf(topicArn));
@@ -122,27 +138,29 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     maxBytes = maxMessageBytesOf(topicArn),
     hooks: DispatchOptions = {},
   ): Promise<BatchResult> =>
-    sendInBatches(
-      await prepare(topicArn, messages, maxBytes),
-      async (entries): Promise<ChunkOutcome> => {
-        const out = await sns().send(
-          new PublishBatchCommand({
-            TopicArn: topicArn,
-            PublishBatchRequestEntries: entries.map((e) => ({
-              Id: entryId(e.index),
-              Message: e.wire.body,
-              MessageAttributes: e.wire.attributes,
-              ...(e.groupId === undefined
-                ? {}
-                : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
-            })),
-          }),
-        );
-        return toOutcome(out.Successful, out.Failed);
-      },
-      retry,
-      { maxBatchBytes: maxBytes },
-      hooks,
+    sendPrepared(await prepare(topicArn, messages, maxBytes), (prepared) =>
+      sendInBatches(
+        prepared,
+        async (entries): Promise<ChunkOutcome> => {
+          const out = await sns().send(
+            new PublishBatchCommand({
+              TopicArn: topicArn,
+              PublishBatchRequestEntries: entries.map((e) => ({
+                Id: entryId(e.index),
+                Message: e.wire.body,
+                MessageAttributes: e.wire.attributes,
+                ...(e.groupId === undefined
+                  ? {}
+                  : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
+              })),
+            }),
+          );
+          return toOutcome(out.Successful, out.Failed);
+        },
+        retry,
+        { maxBatchBytes: maxBytes },
+        hooks,
+      ),
     );
 
   const sendBatch = async (
@@ -151,27 +169,29 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     maxBytes = maxMessageBytesOf(queueUrl),
     hooks: DispatchOptions = {},
   ): Promise<BatchResult> =>
-    sendInBatches(
-      await prepare(queueUrl, messages, maxBytes),
-      async (entries): Promise<ChunkOutcome> => {
-        const out = await sqs().send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: entries.map((e) => ({
-              Id: entryId(e.index),
-              MessageBody: e.wire.body,
-              MessageAttributes: e.wire.attributes,
-              ...(e.groupId === undefined
-                ? {}
-                : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
-            })),
-          }),
-        );
-        return toOutcome(out.Successful, out.Failed);
-      },
-      retry,
-      { maxBatchBytes: maxBytes },
-      hooks,
+    sendPrepared(await prepare(queueUrl, messages, maxBytes), (prepared) =>
+      sendInBatches(
+        prepared,
+        async (entries): Promise<ChunkOutcome> => {
+          const out = await sqs().send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: entries.map((e) => ({
+                Id: entryId(e.index),
+                MessageBody: e.wire.body,
+                MessageAttributes: e.wire.attributes,
+                ...(e.groupId === undefined
+                  ? {}
+                  : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
+              })),
+            }),
+          );
+          return toOutcome(out.Successful, out.Failed);
+        },
+        retry,
+        { maxBatchBytes: maxBytes },
+        hooks,
+      ),
     );
 
   return {
@@ -198,6 +218,37 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
             hooks,
           );
     },
+  };
+}
+
+/**
+ * The batch result when a claim could not be stored: nothing was sent. The message whose claim
+ * failed carries the S3 error; the others are NotSent (retryable), so a relay retries them all.
+ */
+function unstoredClaims(
+  messages: readonly Message[],
+  settled: readonly PromiseSettledResult<Message>[],
+): BatchResult {
+  return {
+    successful: [],
+    requests: 0,
+    failed: messages.map((message, index) => {
+      const outcome = settled[index]!;
+      if (outcome.status === 'fulfilled')
+        return {
+          id: message.id,
+          code: NOT_SENT_CODE,
+          message: 'not sent: the claim of another message of the request could not be stored',
+          senderFault: false,
+        };
+      const error = outcome.reason as Error;
+      return {
+        id: message.id,
+        code: `ClaimCheck.${error?.name ?? 'Error'}`,
+        message: `the payload could not be stored in S3: ${error?.message ?? String(error)}`,
+        senderFault: !isRetryableError(error),
+      };
+    }),
   };
 }
 
