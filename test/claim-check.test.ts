@@ -19,10 +19,13 @@ import { z } from 'zod';
 import { createConsumer, createProducer, defineEvent, FailureReasons, type Message, on } from '../lambdas';
 import { CLAIM_ENVELOPE_FIELD, claimReferenceOf } from '../lambdas/claim-check/reference';
 import { s3ClaimStore } from '../lambdas/claim-check/s3-claims';
+import { createStreamRelay, createUnitOfWork } from '../lambdas/outbox';
 import { unsendableReason } from '../lambdas/producer/send-checks';
 import { uniqueName } from './support/emulators';
+import { createOutboxTable } from './support/outbox-fixtures';
 import { injectFaults } from './support/sdk-faults';
 import { queueArnOf, receiveAll, toSqsEvent } from './support/sqs-event';
+import { StreamTail, streamEvent } from './support/stream-event';
 
 const Receipt = defineEvent({
   type: 'ReceiptIssued',
@@ -467,5 +470,50 @@ describe('claim check and the transactional outbox checks', () => {
       const crowded = { ...large, headers: { ...large.headers, a: '1', b: '2', c: '3', d: '4' } };
       expect(unsendableReason(topicArn, crowded)).toMatch(/at most 10 message attributes/);
     });
+  });
+});
+
+describe('claim check through the transactional outbox relay (DynamoDB Local stream)', () => {
+  test('the relay offloads at publish time; an S3 outage fails the record for a retry, the retry publishes once', async () => {
+    // GIVEN an in-item outbox whose commit stages a 300 KB receipt for a claim-check topic
+    const claims = await bucket();
+    const table = await createOutboxTable();
+    const topicArn = (await sns.send(new CreateTopicCommand({ Name: uniqueName('receipts') }))).TopicArn!;
+    const subscriber = await queue();
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: subscriber.arn,
+        Attributes: { RawMessageDelivery: 'true' },
+      }),
+    );
+    const large = receipt('o-18', 300_000);
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    await withChannel('RECEIPTS', topicArn, claims, async () => {
+      const uow = createUnitOfWork({ table, mode: 'in-item' });
+      uow.save({ aggregateId: 'o-18', item: { pk: 'ORDER#o-18', sk: 'ORDER' } });
+      uow.publish(large, { type: 'publish-subscribe', topicArn });
+      await uow.commit();
+      const records = await new StreamTail(table).open().then((t) => t.read());
+      // WHEN the relay runs while S3 fails past the client's retries
+      const faulty = new S3Client({});
+      injectFaults(faulty, { commands: ['PutObjectCommand'], times: 3, error: internalError });
+      const failing = createStreamRelay({
+        producer: createProducer({ maxAttempts: 1, claimStore: s3ClaimStore(faulty) }),
+        logger: quiet,
+      });
+      const first = await failing(streamEvent(records));
+      // THEN the record is failed for a retry (not parked), nothing was published
+      expect(first.batchItemFailures).toHaveLength(1);
+      expect(await depth(subscriber.url)).toBe(0);
+      // AND the retried batch publishes the receipt once, as a claim
+      const healthy = createStreamRelay({ producer: createProducer({ maxAttempts: 1 }), logger: quiet });
+      expect((await healthy(streamEvent(records))).batchItemFailures).toEqual([]);
+    });
+    expect(await keysIn(claims)).toEqual([`receipts/${large.id}`]);
+    const delivered = await receiveAll(sqs, subscriber.url, 1);
+    expect(claimReferenceOf(delivered[0]!.Body!)).toMatchObject({ key: `receipts/${large.id}` });
+    expect(await depth(subscriber.url)).toBe(0);
   });
 });
