@@ -9,6 +9,7 @@
  * and the runtime share one copy (zod's types differ between major versions).
  */
 export { z } from 'zod';
+export * from './claim-check';
 export * from './consumer';
 export * from './core';
 export * from './idempotency';

@@ -10,6 +10,7 @@ import type { Construct, IConstruct } from 'constructs';
 import type { MessageDefinition } from '../lambdas/core/definition';
 import { channelLimitVariable } from '../lambdas/producer/limits';
 import { channelEnvironmentVariable } from '../lambdas/producer/port';
+import type { ClaimCheckStore } from './claim-check-store';
 import { SwitchyardConfigurationError } from './validation';
 
 /** Suffix of the parameter holding the channel's KMS key ARN, next to the channel's own parameter. */
@@ -36,6 +37,8 @@ export interface IChannel extends IConstruct {
    * channel's address, which `channelFromEnvironment(name)` reads at run time.
    */
   bindProducer(fn: lambda.Function): iam.Grant;
+  /** The claim check store of large payloads, when the channel opted in (not known for imports). */
+  readonly claimCheck?: ClaimCheckStore;
 }
 
 /** Options when importing a channel made by another stack or app. */
@@ -127,6 +130,7 @@ export function lastSegment(parameterName: string): string {
 /** Grants and sets the environment variable; shared by both channel kinds. */
 export function bindChannel(channel: IChannel, fn: lambda.Function, grant: iam.Grant): iam.Grant {
   for (const [name, value] of Object.entries(channelEnvironment(channel))) fn.addEnvironment(name, value);
+  channel.claimCheck?.grantPut(fn, channel.channelName);
   return grant;
 }
 
@@ -136,6 +140,9 @@ export function channelEnvironment(channel: IChannel): Record<string, string> {
   if (channel.maxMessageBytes !== undefined) {
     variables[channelLimitVariable(channel.channelName)] = String(channel.maxMessageBytes);
   }
+  // Writers of a transactional outbox get these too: their commit checks a large message as the
+  // claim envelope it will travel as (the relay, bound as producer, is the one that stores it).
+  if (channel.claimCheck) Object.assign(variables, channel.claimCheck.environmentFor(channel.channelName));
   return variables;
 }
 

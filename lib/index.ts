@@ -2,6 +2,7 @@
 export * from './alarms';
 export * from './backbone-monitoring';
 export * from './channel';
+export * from './claim-check-store';
 export * from './defaults';
 export * from './http-command-endpoint';
 export * from './message-consumer';

@@ -26,7 +26,9 @@ import {
   lagAlarm,
   resolveThresholds,
 } from './alarms';
+import { SQS_DEFAULT_RETENTION_PERIOD } from './claim-check-store';
 import {
+  DEAD_LETTER_RETENTION,
   DEFAULT_BATCH_SIZE,
   DEFAULT_FUNCTION_TIMEOUT,
   DEFAULT_MAX_RECEIVE_COUNT,
@@ -280,6 +282,22 @@ export class MessageConsumer extends Construct implements IAlarmSource {
     });
     this.handler.addEventSource(this.eventSource);
     suppressEventSourceFindings(this.handler);
+    this.wireClaimChecks(props);
+  }
+
+  /** Lets the handler read the claims of its channels, and keeps claims as long as its queues hold references. */
+  private wireClaimChecks(props: MessageConsumerProps): void {
+    for (const channel of props.subscribeTo ?? []) {
+      if (!channel.claimCheck) continue;
+      channel.claimCheck.grantRead(this.handler, channel.channelName);
+      channel.claimCheck.addRetention(this.queue, SQS_DEFAULT_RETENTION_PERIOD);
+      channel.claimCheck.addRetention(
+        this.deadLetterQueue,
+        props.deadLetterQueue ? undefined : DEAD_LETTER_RETENTION,
+      );
+    }
+    // A point-to-point channel registers its own queues with its store.
+    if (props.source?.claimCheck) props.source.claimCheck.grantRead(this.handler, props.source.channelName);
   }
 
   /** Grants sending to the consumer's queue (`sqs:SendMessage`...), e.g. for a redrive tool. */

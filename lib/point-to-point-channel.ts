@@ -25,7 +25,9 @@ import {
   lastSegment,
   writeChannelParameters,
 } from './channel';
+import { type ClaimCheckStore, SQS_DEFAULT_RETENTION_PERIOD } from './claim-check-store';
 import {
+  DEAD_LETTER_RETENTION,
   DEFAULT_FUNCTION_TIMEOUT,
   DEFAULT_MAX_RECEIVE_COUNT,
   deadLetterQueueProps,
@@ -100,6 +102,13 @@ export interface PointToPointChannelProps {
    * @default 1048576 - the SQS maximum
    */
   readonly maximumMessageSize?: number;
+  /**
+   * Stores payloads over the channel's limit in this S3 store and sends a reference instead (claim
+   * check). Producers bound to the channel get `s3:PutObject` and consumers `s3:GetObject` on the
+   * channel's prefix; the store's lifecycle outlives the channel's queues.
+   * @default - no claim check: a message over the limit is refused before it is sent
+   */
+  readonly claimCheck?: ClaimCheckStore;
 }
 
 /** A point-to-point channel, created here or imported. */
@@ -188,6 +197,8 @@ abstract class PointToPointChannelBase extends Construct implements IPointToPoin
  * kitchenCommands.bindProducer(placeOrder.function); // sets SWITCHYARD_CHANNEL_KITCHEN_COMMANDS
  */
 export class PointToPointChannel extends PointToPointChannelBase implements IAlarmSource {
+  /** Where payloads over the limit go, when the channel opted in. */
+  readonly claimCheck?: ClaimCheckStore;
   /**
    * Imports a queue by ARN (e.g. from another app).
    *
@@ -248,6 +259,7 @@ export class PointToPointChannel extends PointToPointChannelBase implements IAla
     this.fifo = props.fifo ?? false;
     this.channelName = props.channelName;
     this.messages = props.messages ?? [];
+    this.claimCheck = props.claimCheck;
     this.backboneName = props.backboneName;
     this.maxMessageBytes = props.maximumMessageSize ?? SQS_DEFAULT_MAX_MESSAGE_BYTES;
     this.visibilityTimeout =
@@ -277,6 +289,12 @@ export class PointToPointChannel extends PointToPointChannelBase implements IAla
         maxReceiveCount: props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
       },
     });
+    // Claims must outlive the queue and its DLQ (a given DLQ counts as SQS's 14-day maximum).
+    this.claimCheck?.addRetention(this.queue, props.retentionPeriod ?? SQS_DEFAULT_RETENTION_PERIOD);
+    this.claimCheck?.addRetention(
+      this.deadLetterQueue,
+      props.deadLetterQueue ? undefined : DEAD_LETTER_RETENTION,
+    );
   }
 
   /** The queue's name (a token when CloudFormation generates it). */

@@ -28,6 +28,7 @@ import {
   lastSegment,
   writeChannelParameters,
 } from './channel';
+import type { ClaimCheckStore } from './claim-check-store';
 import { createTopicKey, topicProps } from './defaults';
 import { checkName, Problems } from './validation';
 
@@ -91,6 +92,13 @@ export interface PublishSubscribeChannelProps {
    * @default 262144 - the SNS default
    */
   readonly maximumMessageSize?: number;
+  /**
+   * Stores payloads over the channel's limit in this S3 store and sends a reference instead (claim
+   * check). Producers bound to the channel get `s3:PutObject` and consumers `s3:GetObject` on the
+   * channel's prefix; the store's lifecycle outlives the channel's queues.
+   * @default - no claim check: a message over the limit is refused before it is sent
+   */
+  readonly claimCheck?: ClaimCheckStore;
   /**
    * Removal policy of the key the channel creates (not of a given `masterKey`).
    * @default - the `switchyard:removalPolicy` context, else RemovalPolicy.RETAIN
@@ -169,6 +177,8 @@ abstract class PublishSubscribeChannelBase extends Construct implements IPublish
  * orderEvents.bindProducer(placeOrder.function); // sets SWITCHYARD_CHANNEL_ORDER_EVENTS
  */
 export class PublishSubscribeChannel extends PublishSubscribeChannelBase implements IAlarmSource {
+  /** Where payloads over the limit go, when the channel opted in. */
+  readonly claimCheck?: ClaimCheckStore;
   /**
    * Imports a topic by ARN (e.g. from another app).
    *
@@ -226,6 +236,7 @@ export class PublishSubscribeChannel extends PublishSubscribeChannelBase impleme
     this.fifo = props.fifo ?? false;
     this.channelName = props.channelName;
     this.messages = props.messages ?? [];
+    this.claimCheck = props.claimCheck;
     this.backboneName = props.backboneName;
     this.maxMessageBytes = props.maximumMessageSize ?? SNS_DEFAULT_MAX_MESSAGE_BYTES;
     this.validate(props);

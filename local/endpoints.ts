@@ -11,6 +11,9 @@ export function endpointEnvironment(endpoints: LocalEndpoints, region = 'us-east
   return {
     AWS_ENDPOINT_URL_SNS: endpoints.snsSqs,
     AWS_ENDPOINT_URL_SQS: endpoints.snsSqs,
+    // fauxqs serves S3 on the same port (claim-check payloads). The endpoint is an IP address, so
+    // the S3 client sends path-style requests (/bucket/key) by itself: no forcePathStyle needed.
+    AWS_ENDPOINT_URL_S3: endpoints.snsSqs,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_DYNAMODB_STREAMS: endpoints.dynamodb,
     // The local cloud's gateway (and LocalStack) serve SSM on the same endpoint as SNS and SQS.

@@ -6,6 +6,10 @@
  * handler load and logs predictable, and Lambda already runs many batches in parallel.
  */
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ClaimMismatchError, ClaimMissingError } from '../claim-check/errors';
+import { lazyClaimStore } from '../claim-check/offload';
+import { claimReferenceOf } from '../claim-check/reference';
+import type { ClaimStore } from '../claim-check/s3-claims';
 import type { MessageDefinition } from '../core/definition';
 import { ConfigurationError, MessageValidationError } from '../core/errors';
 import { Headers, MESSAGE_KIND_VALUES, type MessageKind, MessageKinds } from '../core/headers';
@@ -38,6 +42,11 @@ export interface ConsumerOptions {
   readonly retryBackoff?: RetryBackoffOptions | false;
   /** Schedules the retries. @default - a scheduler with a default SQS client */
   readonly retryScheduler?: RetryScheduler;
+  /**
+   * Resolves claim-check envelopes (payloads a producer stored in S3) before validation.
+   * @default - S3 through a module-wide client, loaded on the first claim received
+   */
+  readonly claimStore?: ClaimStore;
 }
 
 export interface Consumer {
@@ -74,14 +83,38 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     options.retryBackoff === false ? undefined : (options.retryBackoff ?? retryBackoffFromEnvironment());
   const retries = backoff ? (options.retryScheduler ?? new RetryScheduler(backoff)) : undefined;
 
+  const claims = lazyClaimStore(options.claimStore);
+
+  /** The payload text, fetched from S3 when the body is a claim envelope. */
+  const payloadTextOf = async (unwrapped: UnwrappedRecord): Promise<string> => {
+    const reference = claimReferenceOf(unwrapped.payloadText);
+    if (!reference) return unwrapped.payloadText;
+    try {
+      return await (await claims()).get(reference);
+    } catch (error) {
+      if (error instanceof ClaimMissingError)
+        throw new RecordFailure(FailureReasons.CLAIM_MISSING, error.message, error);
+      if (error instanceof ClaimMismatchError)
+        throw new RecordFailure(FailureReasons.CLAIM_MISMATCH, error.message, error);
+      // Throttles and 5xx already had the S3 client's retries; SQS redelivers the record later.
+      throw new RecordFailure(
+        FailureReasons.CLAIM_UNAVAILABLE,
+        `Could not read claim s3://${reference.bucket}/${reference.key}: ${describe(error)}. The message returns ` +
+          'to the queue and is retried; if it keeps failing check the function role allows s3:GetObject on the key.',
+        error,
+      );
+    }
+  };
+
   const handleRecord = async (record: SQSRecord, unwrapped: UnwrappedRecord, lambdaContext?: Context) => {
     let payload: unknown;
     let isJson = true;
+    const payloadText = await payloadTextOf(unwrapped);
     try {
-      payload = JSON.parse(unwrapped.payloadText);
+      payload = JSON.parse(payloadText);
     } catch (error) {
       isJson = false;
-      payload = unwrapped.payloadText;
+      payload = payloadText;
       if (unwrapped.type || !options.fallback) {
         throw new RecordFailure(
           FailureReasons.INVALID_JSON,
@@ -102,7 +135,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         type: '',
         kind: MessageKinds.DOCUMENT,
         headers: unwrapped.headers,
-        payload: isJson ? payload : unwrapped.payloadText,
+        payload: isJson ? payload : payloadText,
       };
       await invoke(options.fallback, message, record, lambdaContext);
       return;

@@ -9,6 +9,12 @@ export const FailureReasons = {
   UNHANDLED_TYPE: 'unhandled-type',
   /** The payload does not match the schema of its type. */
   INVALID_PAYLOAD: 'invalid-payload',
+  /** The claim-check payload is no longer in S3 (expired or deleted). */
+  CLAIM_MISSING: 'claim-missing',
+  /** The claim-check payload in S3 does not match the size and SHA-256 the message carries. */
+  CLAIM_MISMATCH: 'claim-mismatch',
+  /** S3 failed to return the claim-check payload (after the S3 client's retries); retried by SQS. */
+  CLAIM_UNAVAILABLE: 'claim-unavailable',
   /** The handler threw. */
   HANDLER_ERROR: 'handler-error',
   /** FIFO: an earlier record of the same message group failed in this batch, so this one was not processed. */

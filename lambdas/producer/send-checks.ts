@@ -4,6 +4,8 @@
  * accepts a message that can never be published) and the outbox relay and poller (so one bad
  * message fails alone instead of its whole batch).
  */
+import { claimLocationOf } from '../claim-check/location';
+import { asClaimed } from '../claim-check/offload';
 import { SwitchyardError } from '../core/errors';
 import type { Message } from '../core/message';
 import { toWire, type WireMessage } from '../core/wire';
@@ -33,10 +35,14 @@ export function checkSendable(
   return { wire, fifo: fifoFields(address, message) };
 }
 
-/** The reason `message` cannot be sent to `address`, or undefined when it can. */
+/**
+ * The reason `message` cannot be sent to `address`, or undefined when it can. On a channel with a
+ * claim location an oversized message is checked as it will travel: as a claim envelope.
+ */
 export function unsendableReason(address: string, message: Message, maxBytes?: number): string | undefined {
   try {
-    checkSendable(address, message, maxBytes);
+    const location = claimLocationOf(address);
+    checkSendable(address, location ? asClaimed(message, location) : message, maxBytes);
     return undefined;
   } catch (error) {
     if (error instanceof SwitchyardError) return error.message;

@@ -4,6 +4,9 @@
  */
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createOffloader, lazyClaimStore } from '../claim-check/offload';
+import type { ClaimStore } from '../claim-check/s3-claims';
+import { isRetryableError } from '../core/error-classification';
 import type { Message } from '../core/message';
 import {
   type ChunkOutcome,
@@ -14,7 +17,14 @@ import {
   sendInBatches,
 } from './batch';
 import { maxMessageBytesOf } from './limits';
-import type { BatchResult, ChannelRef, DispatchOptions, MessageProducer, SendResult } from './port';
+import {
+  type BatchResult,
+  type ChannelRef,
+  type DispatchOptions,
+  type MessageProducer,
+  NOT_SENT_CODE,
+  type SendResult,
+} from './port';
 import { withRetries } from './retry';
 import { checkSendable } from './send-checks';
 
@@ -30,6 +40,12 @@ export interface ProducerOptions {
   readonly maxAttempts?: number;
   /** Scale of the jittered exponential backoff between those requests. @default 50 */
   readonly baseDelayMs?: number;
+  /**
+   * Where payloads over a channel's limit go, on channels bound with a claim check store
+   * (`SWITCHYARD_CHANNEL_<NAME>_CLAIM_CHECK_BUCKET`).
+   * @default - S3 through a module-wide client, loaded on the first offloaded payload
+   */
+  readonly claimStore?: ClaimStore;
 }
 
 // Module scope: created once per execution environment, reused across invocations (warm starts).
@@ -60,15 +76,35 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     baseDelayMs: Math.max(0, options.baseDelayMs ?? 50),
   };
 
+  // Oversized payloads go to S3 first (claim-check channels only). When a claim cannot be stored
+  // (after the S3 client's own retries) nothing of the call is sent: the batch comes back failed,
+  // the unstored message with the S3 error (retryable or not, as the SDK classifies it), the others
+  // as NotSent. Nothing is lost or doubled, and a retry writes the same keys (they are message ids).
+  const offload = createOffloader(lazyClaimStore(options.claimStore));
+
   // Every message is checked before the first request: a batch with a message the channel can never
   // take fails whole, before anything is sent, with an error saying what to fix.
-  const prepare = (address: string, messages: readonly Message[], maxBytes: number): PreparedEntry[] =>
-    messages.map((message, index) => {
+  const prepare = async (
+    address: string,
+    messages: readonly Message[],
+    maxBytes: number,
+  ): Promise<PreparedEntry[] | BatchResult> => {
+    const settled = await Promise.allSettled(messages.map((message) => offload(address, message, maxBytes)));
+    if (settled.some((s) => s.status === 'rejected')) return unstoredClaims(messages, settled);
+    return settled.map((outcome, index) => {
+      const message = (outcome as PromiseFulfilledResult<Message>).value;
       const { wire, fifo } = checkSendable(address, message, maxBytes);
-      return { index, message, wire, groupId: fifo.MessageGroupId };
+      return { index, message: messages[index]!, wire, groupId: fifo.MessageGroupId };
     });
+  };
 
-  const publish = async (topicArn: string, message: Message): Promise<SendResult> => {
+  const sendPrepared = async (
+    prepared: PreparedEntry[] | BatchResult,
+    send: (entries: PreparedEntry[]) => Promise<BatchResult>,
+  ): Promise<BatchResult> => (Array.isArray(prepared) ? send(prepared) : prepared);
+
+  const publish = async (topicArn: string, original: Message): Promise<SendResult> => {
+    const message = await offload(topicArn, original, maxMessageBytesOf(topicArn));
     const { wire, fifo } = checkSendable(topicArn, message);
     const command = new PublishCommand({
       TopicArn: topicArn,
@@ -81,7 +117,8 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     return { id: message.id, providerMessageId: out.MessageId, sequenceNumber: out.SequenceNumber };
   };
 
-  const send = async (queueUrl: string, message: Message): Promise<SendResult> => {
+  const send = async (queueUrl: string, original: Message): Promise<SendResult> => {
+    const message = await offload(queueUrl, original, maxMessageBytesOf(queueUrl));
     const { wire, fifo } = checkSendable(queueUrl, message);
     const command = new SendMessageCommand({
       QueueUrl: queueUrl,
@@ -101,27 +138,29 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     maxBytes = maxMessageBytesOf(topicArn),
     hooks: DispatchOptions = {},
   ): Promise<BatchResult> =>
-    sendInBatches(
-      prepare(topicArn, messages, maxBytes),
-      async (entries): Promise<ChunkOutcome> => {
-        const out = await sns().send(
-          new PublishBatchCommand({
-            TopicArn: topicArn,
-            PublishBatchRequestEntries: entries.map((e) => ({
-              Id: entryId(e.index),
-              Message: e.wire.body,
-              MessageAttributes: e.wire.attributes,
-              ...(e.groupId === undefined
-                ? {}
-                : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
-            })),
-          }),
-        );
-        return toOutcome(out.Successful, out.Failed);
-      },
-      retry,
-      { maxBatchBytes: maxBytes },
-      hooks,
+    sendPrepared(await prepare(topicArn, messages, maxBytes), (prepared) =>
+      sendInBatches(
+        prepared,
+        async (entries): Promise<ChunkOutcome> => {
+          const out = await sns().send(
+            new PublishBatchCommand({
+              TopicArn: topicArn,
+              PublishBatchRequestEntries: entries.map((e) => ({
+                Id: entryId(e.index),
+                Message: e.wire.body,
+                MessageAttributes: e.wire.attributes,
+                ...(e.groupId === undefined
+                  ? {}
+                  : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
+              })),
+            }),
+          );
+          return toOutcome(out.Successful, out.Failed);
+        },
+        retry,
+        { maxBatchBytes: maxBytes },
+        hooks,
+      ),
     );
 
   const sendBatch = async (
@@ -130,27 +169,29 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
     maxBytes = maxMessageBytesOf(queueUrl),
     hooks: DispatchOptions = {},
   ): Promise<BatchResult> =>
-    sendInBatches(
-      prepare(queueUrl, messages, maxBytes),
-      async (entries): Promise<ChunkOutcome> => {
-        const out = await sqs().send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: entries.map((e) => ({
-              Id: entryId(e.index),
-              MessageBody: e.wire.body,
-              MessageAttributes: e.wire.attributes,
-              ...(e.groupId === undefined
-                ? {}
-                : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
-            })),
-          }),
-        );
-        return toOutcome(out.Successful, out.Failed);
-      },
-      retry,
-      { maxBatchBytes: maxBytes },
-      hooks,
+    sendPrepared(await prepare(queueUrl, messages, maxBytes), (prepared) =>
+      sendInBatches(
+        prepared,
+        async (entries): Promise<ChunkOutcome> => {
+          const out = await sqs().send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: entries.map((e) => ({
+                Id: entryId(e.index),
+                MessageBody: e.wire.body,
+                MessageAttributes: e.wire.attributes,
+                ...(e.groupId === undefined
+                  ? {}
+                  : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
+              })),
+            }),
+          );
+          return toOutcome(out.Successful, out.Failed);
+        },
+        retry,
+        { maxBatchBytes: maxBytes },
+        hooks,
+      ),
     );
 
   return {
@@ -177,6 +218,37 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
             hooks,
           );
     },
+  };
+}
+
+/**
+ * The batch result when a claim could not be stored: nothing was sent. The message whose claim
+ * failed carries the S3 error; the others are NotSent (retryable), so a relay retries them all.
+ */
+function unstoredClaims(
+  messages: readonly Message[],
+  settled: readonly PromiseSettledResult<Message>[],
+): BatchResult {
+  return {
+    successful: [],
+    requests: 0,
+    failed: messages.map((message, index) => {
+      const outcome = settled[index]!;
+      if (outcome.status === 'fulfilled')
+        return {
+          id: message.id,
+          code: NOT_SENT_CODE,
+          message: 'not sent: the claim of another message of the request could not be stored',
+          senderFault: false,
+        };
+      const error = outcome.reason as Error;
+      return {
+        id: message.id,
+        code: `ClaimCheck.${error?.name ?? 'Error'}`,
+        message: `the payload could not be stored in S3: ${error?.message ?? String(error)}`,
+        senderFault: !isRetryableError(error),
+      };
+    }),
   };
 }
 

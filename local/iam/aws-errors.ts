@@ -51,6 +51,14 @@ export function wireError(service: Service, error: ServiceError): WireError {
           message: error.message,
         }),
       };
+    case 's3':
+      return {
+        status: error.status ?? 400,
+        headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId },
+        body:
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${xmlEscape(error.code)}</Code>` +
+          `<Message>${xmlEscape(error.message)}</Message><RequestId>${requestId}</RequestId></Error>`,
+      };
     case 'dynamodb':
     case 'streams':
       return {
@@ -77,10 +85,14 @@ export function accessDenied(service: Service, message: string, kms: boolean): S
     if (service === 'sns') return { code: 'KMSAccessDenied', message };
     if (service === 'sqs')
       return { code: 'KMS.AccessDeniedException', sqsType: 'com.amazonaws.sqs#KmsAccessDenied', message };
+    // S3 answers a refused SSE-KMS data key as a plain 403 AccessDenied naming the KMS action.
+    if (service === 's3') return { code: 'AccessDenied', message, status: 403 };
   }
   switch (service) {
     case 'sns':
       return { code: 'AuthorizationError', message, status: 403 };
+    case 's3':
+      return { code: 'AccessDenied', message, status: 403 };
     case 'sqs':
       return {
         code: 'AccessDenied',

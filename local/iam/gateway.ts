@@ -142,7 +142,7 @@ export class AuthorizingGateway {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     let body = Buffer.concat(chunks);
-    const parsed = parseRequest(req.headers, body.toString('utf8'));
+    const parsed = parseRequest(req.headers, body.toString('utf8'), req.method, req.url);
     const identity = this.options.credentials.identityOf(parsed.accessKeyId);
     if (identity && this.options.enforce) {
       const denied = this.firstDenial(parsed, identity);
@@ -225,6 +225,17 @@ export class AuthorizingGateway {
         return [{ check: { action: 'kms:GenerateDataKey', resource: keyArn }, via: 'sqs' }];
       if (parsed.operation === 'ReceiveMessage')
         return [{ check: { action: 'kms:Decrypt', resource: keyArn }, via: 'sqs' }];
+      return [];
+    }
+    if (parsed.service === 's3' && parsed.s3) {
+      // SSE-KMS: S3 asks KMS for a data key on write and to decrypt it on read, as the caller.
+      const key = model.bucketKeys.get(parsed.s3.bucket);
+      const keyArn = key ? (model.keyArn(key) ?? key) : undefined;
+      if (!keyArn) return [];
+      if (parsed.operation === 'PutObject' || parsed.operation === 'UploadPart')
+        return [{ check: { action: 'kms:GenerateDataKey', resource: keyArn }, via: 's3' }];
+      if (parsed.operation === 'GetObject' || parsed.operation === 'HeadObject')
+        return [{ check: { action: 'kms:Decrypt', resource: keyArn }, via: 's3' }];
       return [];
     }
     if (parsed.service === 'sns' && (parsed.operation === 'Publish' || parsed.operation === 'PublishBatch')) {

@@ -7,7 +7,7 @@ import { MOVE_TASK_OPERATIONS, sourceOfTaskHandle } from '../sqs/message-move-ta
 import { canonicalArn } from './policy-document';
 import { queueArnFromUrl } from './security-model';
 
-export type Service = 'sqs' | 'sns' | 'dynamodb' | 'streams' | 'ssm' | 'unknown';
+export type Service = 'sqs' | 'sns' | 'dynamodb' | 'streams' | 'ssm' | 's3' | 'unknown';
 
 export interface ParsedRequest {
   readonly service: Service;
@@ -18,6 +18,8 @@ export interface ParsedRequest {
   /** JSON body (JSON protocols) or the query parameters (query protocol). */
   readonly json: Record<string, unknown>;
   readonly query: URLSearchParams;
+  /** S3 requests: the bucket and object key, from the path (path-style) or the Host (virtual-hosted). */
+  readonly s3?: { readonly bucket: string; readonly key: string };
 }
 
 export interface ActionCheck {
@@ -30,9 +32,13 @@ const SIGV4 = /Credential=([^/,\s]+)\/[^/]+\/[^/]+\/([^/]+)\/aws4_request/;
 export function parseRequest(
   headers: Record<string, string | string[] | undefined>,
   body: string,
+  method = 'POST',
+  url = '/',
 ): ParsedRequest {
   const authorization = String(headers.authorization ?? '');
   const signed = SIGV4.exec(authorization);
+  // S3 is REST: the operation is the method on a bucket or object path, the body is the object.
+  if (signed?.[2] === 's3') return parseS3Request(headers, signed[1], method, url);
   const target = String(headers['x-amz-target'] ?? '');
   const [prefix, operation = ''] = target.split('.');
   let json: Record<string, unknown> = {};
@@ -60,6 +66,77 @@ export function parseRequest(
     query,
   };
 }
+
+/** `<bucket>.s3.<host>` or `<bucket>.localhost` (virtual-hosted style); undefined for an IP or plain host. */
+function virtualHostedBucket(host: string): string | undefined {
+  const name = host.replace(/:\d+$/, '');
+  if (/^[\d.]+$/.test(name) || !name.includes('.')) return undefined;
+  const match = /^(.+?)\.(s3[.-]|localhost$)/.exec(name);
+  return match?.[1];
+}
+
+function parseS3Request(
+  headers: Record<string, string | string[] | undefined>,
+  accessKeyId: string | undefined,
+  method: string,
+  url: string,
+): ParsedRequest {
+  const parsed = new URL(url, 'http://gateway');
+  const segments = parsed.pathname.split('/').slice(1);
+  const hosted = virtualHostedBucket(String(headers.host ?? ''));
+  const bucket = hosted ?? decodeURIComponent(segments.shift() ?? '');
+  const key = (hosted ? segments : segments).map(decodeURIComponent).join('/');
+  const query = parsed.searchParams;
+  let operation: string;
+  if (key) {
+    operation =
+      method === 'PUT'
+        ? query.has('partNumber')
+          ? 'UploadPart'
+          : headers['x-amz-copy-source']
+            ? 'CopyObject'
+            : 'PutObject'
+        : method === 'GET'
+          ? 'GetObject'
+          : method === 'HEAD'
+            ? 'HeadObject'
+            : method === 'DELETE'
+              ? 'DeleteObject'
+              : 'PostObject';
+  } else if (bucket) {
+    operation =
+      method === 'PUT'
+        ? 'CreateBucket'
+        : method === 'GET'
+          ? 'ListObjects'
+          : method === 'HEAD'
+            ? 'HeadBucket'
+            : method === 'DELETE'
+              ? 'DeleteBucket'
+              : query.has('delete')
+                ? 'DeleteObjects'
+                : 'PostBucket';
+  } else operation = 'ListBuckets';
+  return { service: 's3', operation, accessKeyId, json: {}, query, s3: { bucket, key } };
+}
+
+/** The IAM action of an S3 operation, and whether it applies to an object (else to the bucket). */
+const S3_ACTION: Record<string, { action: string; object: boolean }> = {
+  PutObject: { action: 's3:PutObject', object: true },
+  UploadPart: { action: 's3:PutObject', object: true },
+  CopyObject: { action: 's3:PutObject', object: true },
+  PostObject: { action: 's3:PutObject', object: true },
+  GetObject: { action: 's3:GetObject', object: true },
+  // HeadObject is authorized as GetObject, as in AWS.
+  HeadObject: { action: 's3:GetObject', object: true },
+  DeleteObject: { action: 's3:DeleteObject', object: true },
+  CreateBucket: { action: 's3:CreateBucket', object: false },
+  ListObjects: { action: 's3:ListBucket', object: false },
+  HeadBucket: { action: 's3:ListBucket', object: false },
+  DeleteBucket: { action: 's3:DeleteBucket', object: false },
+  DeleteObjects: { action: 's3:DeleteObject', object: false },
+  PostBucket: { action: 's3:PutObject', object: false },
+};
 
 /** SQS batch operations are authorized as their single-message action. */
 const SQS_ACTION: Record<string, string> = {
@@ -163,6 +240,15 @@ export function requiredActions(request: ParsedRequest, names: ResourceNames): A
         return [{ action: 'ssm:GetParametersByPath', resource: parameterArn(json.Path) }];
       if (json.Name !== undefined) return [{ action: `ssm:${op}`, resource: parameterArn(json.Name) }];
       return [{ action: `ssm:${op}`, resource: '*' }];
+    }
+    case 's3': {
+      const target = request.s3 ?? { bucket: '', key: '' };
+      if (op === 'ListBuckets') return [{ action: 's3:ListAllMyBuckets', resource: '*' }];
+      const known = S3_ACTION[op] ?? { action: `s3:${op}`, object: false };
+      const resource = known.object
+        ? `arn:aws:s3:::${target.bucket}/${target.key}`
+        : `arn:aws:s3:::${target.bucket}${op === 'DeleteObjects' ? '/*' : ''}`;
+      return [{ action: known.action, resource }];
     }
     default:
       return [];

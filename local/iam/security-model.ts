@@ -50,6 +50,8 @@ export class SecurityModel {
   readonly aliases = new Map<string, string>();
   readonly queues = new Map<string, QueueSettings>();
   readonly topics = new Map<string, TopicSettings>();
+  /** Bucket name -> the customer-managed key of its default SSE-KMS encryption. */
+  readonly bucketKeys = new Map<string, string>();
   /** Role name -> ARN, for AWS::IAM::Policy `Roles` (which lists names). */
   private readonly roleNames = new Map<string, string>();
   /** Notes for the start-up listing (AWS managed policies not known locally, ...). */
@@ -64,6 +66,7 @@ export class SecurityModel {
     'AWS::IAM::ManagedPolicy',
     'AWS::SQS::QueuePolicy',
     'AWS::SNS::TopicPolicy',
+    'AWS::S3::BucketPolicy',
     'AWS::KMS::Key',
     'AWS::KMS::Alias',
   ] as const;
@@ -159,6 +162,21 @@ export class SecurityModel {
           attributes: {},
         };
       }
+      case 'AWS::S3::BucketPolicy': {
+        // Attached to the bucket ARN; object requests (arn:aws:s3:::bucket/key) find it through policiesFor.
+        const policy: NamedPolicy = {
+          source: source('bucket policy'),
+          document: canonicalDocument(props.PolicyDocument as PolicyDocument, ctx.region),
+        };
+        this.attach(`arn:aws:s3:::${String(props.Bucket)}`, policy);
+        return {
+          logicalId: ctx.logicalId,
+          type: ctx.type,
+          physicalName: ctx.logicalId,
+          ref: ctx.logicalId,
+          attributes: {},
+        };
+      }
       case 'AWS::KMS::Key': {
         // A stable, key-id-shaped id from the stack and logical id (real ids are UUIDs).
         const hex = createHash('sha256').update(`${ctx.stack.stackName}/${ctx.logicalId}`).digest('hex');
@@ -198,6 +216,18 @@ export class SecurityModel {
 
   /** Records the settings of created queues and topics the gateway and authorizer need. */
   observe(ctx: ResourceContext, props: Record<string, unknown>, created: DeployedResource): void {
+    if (ctx.type === 'AWS::S3::Bucket') {
+      const rules = ((props.BucketEncryption as Record<string, unknown> | undefined)
+        ?.ServerSideEncryptionConfiguration ?? []) as {
+        ServerSideEncryptionByDefault?: { SSEAlgorithm?: string; KMSMasterKeyID?: unknown };
+      }[];
+      const byDefault = rules[0]?.ServerSideEncryptionByDefault;
+      const key = byDefault?.SSEAlgorithm?.startsWith('aws:kms')
+        ? customerManagedKey(byDefault.KMSMasterKeyID)
+        : undefined;
+      if (key) this.bucketKeys.set(created.physicalName, key);
+      return;
+    }
     if (ctx.type === 'AWS::SQS::Queue') {
       const arn = String(created.attributes.Arn);
       this.queues.set(arn, {
@@ -240,7 +270,11 @@ export class SecurityModel {
   policiesFor(roleArn: string | undefined, resource: string): PolicySet {
     const identity = roleArn ? (this.roles.get(roleArn)?.policies ?? []) : [];
     const keyPolicy = this.keyPolicies.get(resource);
-    return { identity, resource: this.resourcePolicies.get(resource) ?? [], keyPolicy };
+    // An S3 object's resource policy is its bucket's.
+    const owner = resource.startsWith('arn:aws:s3:::')
+      ? `arn:aws:s3:::${resource.slice(13).split('/')[0]}`
+      : resource;
+    return { identity, resource: this.resourcePolicies.get(owner) ?? [], keyPolicy };
   }
 
   private attach(resourceArn: string, policy: NamedPolicy): void {

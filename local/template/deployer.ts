@@ -26,6 +26,7 @@ import {
   type MappingDefinition,
   type ScheduleDefinition,
 } from './resources/lambda';
+import { createBucket } from './resources/s3';
 import { createSubscription, createTopic } from './resources/sns';
 import { createQueue } from './resources/sqs';
 import type { AssemblyStack, CfnResource } from './types';
@@ -40,6 +41,7 @@ export const SUPPORTED_TYPES = [
   'AWS::Lambda::EventSourceMapping',
   'AWS::Events::Rule',
   'AWS::Lambda::Url',
+  'AWS::S3::Bucket',
 ] as const;
 
 /** Template-only types that never change local behaviour (CDK bookkeeping). */
@@ -230,6 +232,9 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
           break;
         case 'AWS::DynamoDB::Table':
           created = await createTable(ctx, props);
+          break;
+        case 'AWS::S3::Bucket':
+          created = await createBucket(ctx, props);
           break;
         case 'AWS::Lambda::Function': {
           const { resource: r, definition } = defineFunction(ctx, props);

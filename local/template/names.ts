@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 
 /** Name limits by service, `.fifo` suffix included. */
-export const NAME_LIMITS = { queue: 80, topic: 256, table: 255, function: 64, rule: 64 } as const;
+export const NAME_LIMITS = { queue: 80, topic: 256, table: 255, function: 64, rule: 64, bucket: 63 } as const;
 
 /**
  * `<stackName>-<logicalId>`, shortened with a stable hash when longer than `maxLength`; keeps `.fifo`.

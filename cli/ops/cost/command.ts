@@ -14,7 +14,19 @@ export interface CostCommandOptions extends CostOptions {
 const usd = (n: number) => `$${n.toFixed(4)}`;
 
 export function formatCostReport(report: CostReport): string[] {
-  const header = ['PART', 'NAME', 'SNS', 'SQS', 'LAMBDA', 'DYNAMODB', 'TOTAL', 'POWERTOOLS WAY'];
+  // The S3 column appears only when a claim-check channel offloads payloads of this size.
+  const s3 = report.lines.some((l) => l.services.s3 > 0);
+  const header = [
+    'PART',
+    'NAME',
+    'SNS',
+    'SQS',
+    'LAMBDA',
+    'DYNAMODB',
+    ...(s3 ? ['S3'] : []),
+    'TOTAL',
+    'POWERTOOLS WAY',
+  ];
   const rows = report.lines.map((l) => [
     l.kind,
     l.name,
@@ -22,10 +34,11 @@ export function formatCostReport(report: CostReport): string[] {
     usd(l.services.sqs),
     usd(l.services.lambda),
     usd(l.services.dynamodb),
+    ...(s3 ? [usd(l.services.s3)] : []),
     usd(l.total),
     usd(l.baseline),
   ]);
-  rows.push(['total', '', '', '', '', '', usd(report.total), usd(report.baselineTotal)]);
+  rows.push(['total', '', '', '', '', '', ...(s3 ? [''] : []), usd(report.total), usd(report.baselineTotal)]);
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
   const lines = [

@@ -24,7 +24,7 @@ export interface CostLine {
   readonly kind: 'channel' | 'consumer' | 'outbox';
   readonly name: string;
   /** USD by service. */
-  readonly services: Readonly<Record<'sns' | 'sqs' | 'lambda' | 'dynamodb', number>>;
+  readonly services: Readonly<Record<'sns' | 'sqs' | 'lambda' | 'dynamodb' | 's3', number>>;
   readonly total: number;
   /** The same part built the Powertools way. */
   readonly baseline: number;
@@ -44,6 +44,8 @@ const MILLION = 1_000_000;
 const CHUNK = 65_536;
 const GB = 1024 ** 3;
 const KB = 1024;
+/** A claim envelope's body: bucket, key (channel prefix + message id), size and SHA-256. */
+const CLAIM_ENVELOPE_BYTES = 300;
 /** SendMessageBatch / PublishBatch / DeleteMessageBatch carry at most 10 entries. */
 const BATCH = 10;
 
@@ -61,8 +63,14 @@ function line(
   services: Partial<CostLine['services']>,
   baseline: number,
 ): CostLine {
-  const full = { sns: 0, sqs: 0, lambda: 0, dynamodb: 0, ...services };
-  return { kind, name, services: full, total: full.sns + full.sqs + full.lambda + full.dynamodb, baseline };
+  const full = { sns: 0, sqs: 0, lambda: 0, dynamodb: 0, s3: 0, ...services };
+  return {
+    kind,
+    name,
+    services: full,
+    total: full.sns + full.sqs + full.lambda + full.dynamodb + full.s3,
+    baseline,
+  };
 }
 
 export function costReport(topology: Topology, options: CostOptions = {}): CostReport {
@@ -76,6 +84,21 @@ export function costReport(topology: Topology, options: CostOptions = {}): CostR
   const dynamo = (units: number) => perMillion(units, PRICES.dynamodbWriteUnits.usd);
 
   const channel = (c: ChannelNode): CostLine => {
+    const offloaded = c.claimCheck !== undefined && p > c.claimCheck.maxMessageBytes;
+    // A claim-check channel carries an envelope instead (one PUT per message, one GET per
+    // receiving queue, storage until the lifecycle expires it); a channel without one cannot send p.
+    const wireBytes = offloaded ? CLAIM_ENVELOPE_BYTES : p;
+    const s3 = offloaded
+      ? (m / 1000) * PRICES.s3PutRequests.usd +
+        (m / 1000) * Math.max(1, c.subscribers) * PRICES.s3GetRequests.usd +
+        ((m * p) / GB) * PRICES.s3StorageGbMonth.usd * (c.claimCheck!.expirationDays / 30)
+      : 0;
+    const withClaims = (cost: CostLine): CostLine =>
+      offloaded ? line(cost.kind, cost.name, { ...cost.services, s3 }, cost.baseline) : cost;
+    return withClaims(channelRequests(c, wireBytes));
+  };
+
+  const channelRequests = (c: ChannelNode, p: number): CostLine => {
     // Switchyard's producer and relay send 10 per batch request; the baseline sends one by one.
     const batched = Math.ceil(m / BATCH) * chunks(BATCH * p);
     const single = m * chunks(p);

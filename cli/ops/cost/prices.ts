@@ -21,6 +21,7 @@ const LAMBDA = 'https://aws.amazon.com/lambda/pricing/';
 const DYNAMODB = 'https://aws.amazon.com/dynamodb/pricing/on-demand/';
 const KMS = 'https://aws.amazon.com/kms/pricing/';
 const CLOUDWATCH = 'https://aws.amazon.com/cloudwatch/pricing/';
+const S3 = 'https://aws.amazon.com/s3/pricing/';
 
 export const PRICES = {
   snsStandardPublish: { usd: 0.5, unit: '1M publish requests (64 KiB chunks)', asOf: AS_OF, source: SNS },
@@ -35,6 +36,9 @@ export const PRICES = {
   lambdaX86GbSeconds: { usd: 0.0000166667, unit: 'GB-second (x86_64)', asOf: AS_OF, source: LAMBDA },
   dynamodbWriteUnits: { usd: 0.625, unit: '1M write request units', asOf: AS_OF, source: DYNAMODB },
   dynamodbReadUnits: { usd: 0.125, unit: '1M read request units', asOf: AS_OF, source: DYNAMODB },
+  s3PutRequests: { usd: 0.005, unit: '1,000 PUT requests (S3 Standard)', asOf: AS_OF, source: S3 },
+  s3GetRequests: { usd: 0.0004, unit: '1,000 GET requests (S3 Standard)', asOf: AS_OF, source: S3 },
+  s3StorageGbMonth: { usd: 0.023, unit: 'GB-month (S3 Standard, first 50 TB)', asOf: AS_OF, source: S3 },
   kmsKeyMonth: { usd: 1, unit: 'customer-managed key per month', asOf: AS_OF, source: KMS },
   kmsRequests: { usd: 0.03, unit: '10,000 requests', asOf: AS_OF, source: KMS },
   cloudwatchAlarmMonth: {

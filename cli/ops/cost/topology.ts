@@ -12,6 +12,13 @@ export interface ChannelNode {
   readonly fifo: boolean;
   /** Queues subscribed to the topic. */
   readonly subscribers: number;
+  /** Set when producers offload payloads over the channel's limit to a claim-check bucket. */
+  readonly claimCheck?: {
+    /** The channel's size limit: larger payloads go to S3. */
+    readonly maxMessageBytes: number;
+    /** How long a claim stays (the bucket's lifecycle expiration). */
+    readonly expirationDays: number;
+  };
 }
 
 export interface ConsumerNode {
@@ -88,6 +95,25 @@ export function readTopology(templates: readonly CfnTemplate[]): Topology {
       }
     }
   }
+  // Claim-check channels: SWITCHYARD_CHANNEL_<NAME>_CLAIM_CHECK_BUCKET next to the channel's variable.
+  const claimBuckets = new Map<string, string>();
+  for (const [, fn] of functions) {
+    const variables = env(fn);
+    for (const [name, value] of Object.entries(variables)) {
+      if (!name.endsWith('_CLAIM_CHECK_BUCKET')) continue;
+      const channel = target(variables[name.slice(0, -'_CLAIM_CHECK_BUCKET'.length)]);
+      const bucket = target(value);
+      if (channel && bucket) claimBuckets.set(channel, bucket);
+    }
+  }
+  const claimCheckOf = (id: string, maxMessageBytes: number): ChannelNode['claimCheck'] => {
+    const bucket = claimBuckets.get(id);
+    if (!bucket) return undefined;
+    const rules = ((
+      resources[bucket]?.Properties?.LifecycleConfiguration as { Rules?: unknown[] } | undefined
+    )?.Rules ?? []) as { ExpirationInDays?: number }[];
+    return { maxMessageBytes, expirationDays: Number(rules[0]?.ExpirationInDays ?? 15) };
+  };
   const subscriptions = ofType('AWS::SNS::Subscription').map(([, s]) => target(s.Properties?.TopicArn));
   const channels: ChannelNode[] = [
     ...ofType('AWS::SNS::Topic')
@@ -97,6 +123,7 @@ export function readTopology(templates: readonly CfnTemplate[]): Topology {
         kind: 'topic' as const,
         fifo: t.Properties?.FifoTopic === true || t.Properties?.FifoTopic === 'true',
         subscribers: subscriptions.filter((s) => s === id).length,
+        claimCheck: claimCheckOf(id, Number(t.Properties?.MaximumMessageSize ?? 262_144)),
       })),
     ...ofType('AWS::SQS::Queue')
       .filter(([id]) => channelTargets.has(id))
@@ -105,6 +132,7 @@ export function readTopology(templates: readonly CfnTemplate[]): Topology {
         kind: 'queue' as const,
         fifo: q.Properties?.FifoQueue === true || q.Properties?.FifoQueue === 'true',
         subscribers: 0,
+        claimCheck: claimCheckOf(id, Number(q.Properties?.MaximumMessageSize ?? 1_048_576)),
       })),
   ];
 

@@ -1,5 +1,6 @@
 /** What every resource creator gets, and what it returns. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { AssemblyStack } from '../types';
@@ -8,6 +9,8 @@ export interface DeployClients {
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
   readonly dynamodb: DynamoDBClient;
+  /** Creates AWS::S3::Bucket resources (claim-check stores). */
+  readonly s3?: S3Client;
 }
 
 /** A created (or described) resource: what `Ref` and `Fn::GetAtt` on it return. */
