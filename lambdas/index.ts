@@ -11,6 +11,7 @@
 export { z } from 'zod';
 export * from './consumer';
 export * from './core';
+export * from './delayed';
 export * from './idempotency';
 export * from './outbox';
 export * from './producer';

@@ -3,6 +3,7 @@ export * from './alarms';
 export * from './backbone-monitoring';
 export * from './channel';
 export * from './defaults';
+export * from './delayed-delivery';
 export * from './http-command-endpoint';
 export * from './message-consumer';
 export * from './nag';

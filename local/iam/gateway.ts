@@ -14,6 +14,8 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { freePort, LOOPBACK } from '../ports';
+import type { LocalScheduler } from '../scheduler/local-scheduler';
+import { answerScheduler } from '../scheduler/scheduler-api';
 import type { MemoryParameterStore } from '../ssm/parameter-store';
 import { answerSsm } from '../ssm/ssm-api';
 import { type AuthorizationRequest, Authorizer, type Decision } from './authorizer';
@@ -44,6 +46,8 @@ export interface GatewayOptions {
   readonly enforce: boolean;
   /** Local SSM parameters; undefined forwards SSM calls to the snsSqs upstream. */
   readonly ssm?: MemoryParameterStore;
+  /** The local EventBridge Scheduler; undefined forwards Scheduler calls to the snsSqs upstream. */
+  readonly scheduler?: LocalScheduler;
   readonly onUnsupported: (message: string) => void;
   /** Called on the first occurrence of each denial. */
   readonly onDenial?: (denial: Denial) => void;
@@ -138,7 +142,7 @@ export class AuthorizingGateway {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     let body = Buffer.concat(chunks);
-    const parsed = parseRequest(req.headers, body.toString('utf8'));
+    const parsed = parseRequest(req.headers, body.toString('utf8'), req.method, req.url);
     const identity = this.options.credentials.identityOf(parsed.accessKeyId);
     if (identity && this.options.enforce) {
       const denied = this.firstDenial(parsed, identity);
@@ -158,6 +162,22 @@ export class AuthorizingGateway {
       if (!answer.ok) return this.reply(res, parsed, answer.error);
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify(answer.body));
+      return;
+    }
+    if (parsed.service === 'scheduler' && this.options.scheduler) {
+      const answer = answerScheduler(
+        this.options.scheduler,
+        { operation: parsed.operation, name: parsed.pathName },
+        parsed.query,
+        parsed.json,
+      );
+      if (!answer.ok) return this.reply(res, parsed, answer.error);
+      const json = JSON.stringify(answer.body);
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(json)),
+      });
+      res.end(json);
       return;
     }
     const upstream = await this.forward(req, body, upstreamFor(parsed, this.options));

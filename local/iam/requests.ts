@@ -3,10 +3,11 @@
  * says who calls, which IAM actions on which resources it needs, and which of its resources are
  * encrypted with a customer-managed key.
  */
+import { schedulerOperation } from '../scheduler/scheduler-api';
 import { canonicalArn } from './policy-document';
 import { queueArnFromUrl } from './security-model';
 
-export type Service = 'sqs' | 'sns' | 'dynamodb' | 'streams' | 'ssm' | 'unknown';
+export type Service = 'sqs' | 'sns' | 'dynamodb' | 'streams' | 'ssm' | 'scheduler' | 'unknown';
 
 export interface ParsedRequest {
   readonly service: Service;
@@ -17,6 +18,8 @@ export interface ParsedRequest {
   /** JSON body (JSON protocols) or the query parameters (query protocol). */
   readonly json: Record<string, unknown>;
   readonly query: URLSearchParams;
+  /** `{Name}` of a restJson1 path (EventBridge Scheduler). */
+  readonly pathName?: string;
 }
 
 export interface ActionCheck {
@@ -29,6 +32,8 @@ const SIGV4 = /Credential=([^/,\s]+)\/[^/]+\/[^/]+\/([^/]+)\/aws4_request/;
 export function parseRequest(
   headers: Record<string, string | string[] | undefined>,
   body: string,
+  method = 'POST',
+  url = '/',
 ): ParsedRequest {
   const authorization = String(headers.authorization ?? '');
   const signed = SIGV4.exec(authorization);
@@ -44,6 +49,25 @@ export function parseRequest(
     }
   } else {
     query = new URLSearchParams(body);
+  }
+  // EventBridge Scheduler speaks restJson1: no target header; the operation is the method and path.
+  if (signed?.[2] === 'scheduler') {
+    const [path = '/', search = ''] = url.split('?');
+    const routed = schedulerOperation(method, path);
+    let input: Record<string, unknown> = {};
+    try {
+      input = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+    } catch {
+      input = {};
+    }
+    return {
+      service: 'scheduler',
+      operation: routed.operation,
+      accessKeyId: signed[1],
+      json: input,
+      query: new URLSearchParams(search),
+      pathName: routed.name,
+    };
   }
   let service: Service = 'unknown';
   if (prefix === 'AmazonSQS') service = 'sqs';
@@ -161,6 +185,28 @@ export function requiredActions(request: ParsedRequest, names: ResourceNames): A
         return [{ action: 'ssm:GetParametersByPath', resource: parameterArn(json.Path) }];
       if (json.Name !== undefined) return [{ action: `ssm:${op}`, resource: parameterArn(json.Name) }];
       return [{ action: `ssm:${op}`, resource: '*' }];
+    }
+    case 'scheduler': {
+      const group = String(request.json.GroupName ?? request.query.get('groupName') ?? 'default');
+      const scheduleArn = `arn:aws:scheduler:${region}:${accountId}:schedule/${group}/${request.pathName ?? ''}`;
+      if (op === 'CreateSchedule' || op === 'UpdateSchedule') {
+        const target = (request.json.Target ?? {}) as { RoleArn?: string };
+        // Handing Scheduler a role is iam:PassRole on that role, checked with the schedule call.
+        return [
+          { action: `scheduler:${op}`, resource: scheduleArn },
+          { action: 'iam:PassRole', resource: String(target.RoleArn ?? '*') },
+        ];
+      }
+      if (op === 'ListSchedules' || op === 'ListScheduleGroups')
+        return [{ action: `scheduler:${op}`, resource: '*' }];
+      if (op.endsWith('ScheduleGroup'))
+        return [
+          {
+            action: `scheduler:${op}`,
+            resource: `arn:aws:scheduler:${region}:${accountId}:schedule-group/${request.pathName ?? ''}`,
+          },
+        ];
+      return [{ action: `scheduler:${op}`, resource: scheduleArn }];
     }
     default:
       return [];

@@ -8,6 +8,7 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalEndpoints } from '../endpoints';
+import { LocalScheduler } from '../scheduler/local-scheduler';
 import { MemoryParameterStore, type ParameterStore, RemoteParameterStore } from '../ssm/parameter-store';
 import type { Inventory } from '../template/resources/context';
 import type { LocalFunctionDefinition } from '../template/resources/lambda';
@@ -33,6 +34,8 @@ export class StrictLayer {
   readonly credentials: CredentialRegistry;
   readonly parameters: ParameterStore;
   readonly unsupportedConditions: string[] = [];
+  /** The local EventBridge Scheduler (embedded emulators only; an upstream such as LocalStack serves its own). */
+  readonly scheduler?: LocalScheduler;
   private readonly gateway: AuthorizingGateway;
   private undeliverable?: UndeliverableSubscriptions;
 
@@ -44,6 +47,15 @@ export class StrictLayer {
     this.credentials = new CredentialRegistry(options.accountId);
     const memory = remote ? undefined : new MemoryParameterStore();
     this.parameters = remote ?? memory!;
+    this.scheduler = remote
+      ? undefined
+      : new LocalScheduler({
+          region: options.region,
+          accountId: options.accountId,
+          credentials: this.credentials,
+          endpoint: () => this.gateway.endpoint,
+          log: options.log,
+        });
     this.gateway = new AuthorizingGateway({
       upstream: options.upstream,
       region: options.region,
@@ -51,6 +63,7 @@ export class StrictLayer {
       credentials: this.credentials,
       enforce: this.enforcing,
       ssm: memory,
+      scheduler: this.scheduler,
       onUnsupported: (message) => {
         this.unsupportedConditions.push(message);
         options.log?.(`WARNING: ${message}`);
@@ -62,6 +75,7 @@ export class StrictLayer {
   static async start(options: StrictLayerOptions): Promise<StrictLayer> {
     const layer = new StrictLayer(options, options.localSsm ? undefined : await remoteSsm(options));
     await layer.gateway.start();
+    layer.scheduler?.start();
     return layer;
   }
 
@@ -92,6 +106,7 @@ export class StrictLayer {
     const identity = this.identityOf(definition);
     return {
       AWS_ENDPOINT_URL_SSM: this.gateway.endpoint,
+      AWS_ENDPOINT_URL_SCHEDULER: this.gateway.endpoint,
       ...(identity ? { AWS_ACCESS_KEY_ID: identity.accessKeyId, AWS_SECRET_ACCESS_KEY: 'local' } : {}),
     };
   }
@@ -111,6 +126,7 @@ export class StrictLayer {
 
   async stop(): Promise<void> {
     await this.undeliverable?.stop();
+    this.scheduler?.stop();
     await this.gateway.stop();
     if (this.parameters instanceof RemoteParameterStore) this.parameters.destroy();
   }
