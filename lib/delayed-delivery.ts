@@ -64,13 +64,12 @@ export class DelayedDelivery extends Construct implements IAlarmSource {
   readonly role: iam.Role;
   /** Deliveries Scheduler could not make, with its error as message attributes. */
   readonly deadLetterQueue: sqs.Queue;
-  readonly channels: readonly DelayedDeliveryChannel[];
+  private readonly channelList: DelayedDeliveryChannel[] = [];
   private readonly createdAlarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: DelayedDeliveryProps) {
     super(scope, id);
     this.validate(props);
-    this.channels = [...props.channels];
     const stack = Stack.of(this);
     this.scheduleGroup = new scheduler.CfnScheduleGroup(this, 'Resource', { name: props.scheduleGroupName });
     this.role = new iam.Role(this, 'SchedulerRole', {
@@ -89,12 +88,22 @@ export class DelayedDelivery extends Construct implements IAlarmSource {
       reason:
         "This queue is a dead-letter queue: EventBridge Scheduler's DeadLetterConfig of every schedule names it (no redrive policy shows that).",
     });
-    for (const channel of this.channels) {
-      if (isPointToPoint(channel)) channel.grantSend(this.role);
-      else channel.grantPublish(this.role);
-    }
+    for (const channel of props.channels) this.addChannel(channel);
     // Scheduler sends a failed delivery to the DLQ with the execution role.
     this.deadLetterQueue.grantSendMessages(this.role);
+  }
+
+  /** The channels delayed messages may go to. */
+  get channels(): readonly DelayedDeliveryChannel[] {
+    return this.channelList;
+  }
+
+  /** Lets the Scheduler role deliver to one more channel (send or publish, and its key). */
+  addChannel(channel: DelayedDeliveryChannel): void {
+    if (this.channelList.includes(channel)) return;
+    this.channelList.push(channel);
+    if (isPointToPoint(channel)) channel.grantSend(this.role);
+    else channel.grantPublish(this.role);
   }
 
   /** The schedule group's name. */

@@ -8,6 +8,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   ConflictException,
   CreateScheduleCommand,
@@ -34,6 +35,7 @@ import {
   schedulerSettingsFromEnvironment,
 } from '../lambdas/delayed';
 import { channelFromEnvironment } from '../lambdas/producer';
+import { createGatherer } from '../lambdas/styles/gatherer';
 import { DelayedDelivery, PointToPointChannel, PublishSubscribeChannel } from '../lib';
 import { LocalCloud } from '../local/cloud';
 import type { LocalScheduler } from '../local/scheduler/local-scheduler';
@@ -377,6 +379,53 @@ describe('delayed delivery on the local cloud', () => {
     expect(attribute(dead!, 'ERROR_MESSAGE')).toContain('sqs:SendMessage');
     expect(JSON.parse(dead!.Body!)).toMatchObject({ QueueUrl: (unrelated as { queueUrl: string }).queueUrl });
     expect(await receiveWithin((unrelated as { queueUrl: string }).queueUrl, 500)).toEqual([]);
+  });
+
+  test('a reply gatherer with a two-hour deadline: the deadline message arrives at T and completes the gathering', async () => {
+    const { port, env, clients } = delayedDeliveryOf('Producer');
+    const dynamodb = new DynamoDBClient({
+      endpoint: cloud.endpoints.dynamodb,
+      region: cloud.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    destroyable.push(dynamodb);
+    const table = uniqueName('gatherings');
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const queueUrl = (channelFromEnvironment('reminders', env) as { queueUrl: string }).queueUrl;
+    const gatherer = createGatherer({
+      name: 'slow-quotes',
+      reply: PaymentDue,
+      table,
+      queueUrl,
+      dynamodb,
+      sqs: clients.sqs,
+      delayedDelivery: port,
+      clock: () => scheduler.now(),
+      resultChannel: { type: 'point-to-point', queueUrl },
+      complete: (g) => PaymentDue.create({ orderId: g.requestId }),
+    });
+    const request = PaymentDue.create({ orderId: 'o-gather' });
+    await gatherer.open(request, { expectedReplies: 2, deadlineMs: 2 * HOUR });
+    await scheduler.advanceClock(2 * HOUR - 10_000);
+    expect(await receiveWithin(queueUrl, 500)).toEqual([]);
+    await scheduler.advanceClock(11_000);
+    const [deadline] = await receiveWithin(queueUrl);
+    expect(JSON.parse(deadline!.Body!)).toEqual({ requestId: request.id, gatherer: 'slow-quotes' });
+    expect(await gatherer.expire(request.id)).toBe('completed');
+    expect((await gatherer.read(request.id))?.status).toBe('COMPLETE');
   });
 
   test('refuses T more than a year ahead and a schedule input over 256 KiB; a T in the past is sent at once', async () => {

@@ -2,14 +2,18 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import { defineReply, z } from '../../lambdas';
 import {
   BackboneMonitoring,
   DelayedDelivery,
   nagPacks,
   PointToPointChannel,
   PublishSubscribeChannel,
+  ReplyGatherer,
   ServiceFunction,
 } from '../../lib';
+
+const Quote = defineReply({ type: 'Quoted', schema: z.object({ price: z.number() }) });
 
 const ENTRY = path.join(__dirname, '..', '..', 'example', 'functions', 'notifications.ts');
 // Construct tests check wiring, not bundles: skip esbuild.
@@ -114,6 +118,31 @@ describe('DelayedDelivery', () => {
 
   test('is cdk-nag clean', () => {
     expect(nagPacks().flatMap((pack) => pack.validateScope(stack).violations)).toEqual([]);
+  });
+
+  test('a ReplyGatherer given it lets its requesters schedule deadlines beyond 15 minutes to its reply channel', () => {
+    const other = new Stack(newApp(), 'Gather');
+    const results = new PointToPointChannel(other, 'Results', { channelName: 'results' });
+    const later = new DelayedDelivery(other, 'Later', { channels: [results] });
+    const gatherer = new ReplyGatherer(other, 'Quotes', {
+      gathererName: 'quotes',
+      entry: ENTRY,
+      replies: [Quote],
+      resultChannels: [results],
+      delayedDelivery: later,
+    });
+    const requester = new ServiceFunction(other, 'Requester', { entry: ENTRY });
+    gatherer.grantOpen(requester.function);
+    expect(later.channels).toContain(gatherer.replyChannel);
+    const t = Template.fromStack(other);
+    const requesterActions = statementsOfRole(t, 'RequesterServiceRole').flatMap((st) => [st.Action].flat());
+    expect(requesterActions).toEqual(expect.arrayContaining(['scheduler:CreateSchedule', 'iam:PassRole']));
+    const roleId = other.getLogicalId(later.role.node.defaultChild as iam.CfnRole);
+    const roleResources = JSON.stringify(statementsOfRole(t, roleId).map((st) => st.Resource));
+    expect(roleResources).toContain(
+      other.getLogicalId(gatherer.replyChannel.queue.node.defaultChild as never),
+    );
+    expect(nagPacks().flatMap((pack) => pack.validateScope(other).violations)).toEqual([]);
   });
 
   test('fails at synth naming the construct for no channels or a bad group name', () => {
