@@ -208,6 +208,8 @@ describe('delayed delivery on the local cloud', () => {
       admin.scheduler.send(new GetScheduleCommand({ Name: result.scheduleName!, GroupName: group })),
     ).rejects.toBeInstanceOf(ResourceNotFoundException);
     expect(cloud.denials()).toEqual([]);
+    // The deployer created the schedule group (CreateSchedule into a missing group is ResourceNotFoundException).
+    expect([...cloud.stacks[0]!.unsupported.keys()]).not.toContain('AWS::Scheduler::ScheduleGroup');
   });
 
   test('a FIFO queue, even within 15 minutes, goes through a schedule that keeps the group id and deduplication id', async () => {
@@ -334,7 +336,10 @@ describe('delayed delivery on the local cloud', () => {
     );
     expect(stored.Name).toBe(result.scheduleName);
     await scheduler.advanceClock(DAY + 1_000);
-    await receiveWithin((channelFromEnvironment('reminders', env) as { queueUrl: string }).queueUrl);
+    const delivered = await receiveWithin(
+      (channelFromEnvironment('reminders', env) as { queueUrl: string }).queueUrl,
+    );
+    expect(delivered.map((m) => JSON.parse(m.Body!).orderId)).toEqual(['o-throttled']);
   });
 
   test('a function without the grant is denied scheduler:CreateSchedule; passing another role is denied iam:PassRole', async () => {
