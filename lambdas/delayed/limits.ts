@@ -6,7 +6,7 @@
 
 /** SQS's per-message DelaySeconds maximum (standard queues only). */
 export const SQS_MAX_DELAY_SECONDS = 900;
-/** Largest schedule Input EventBridge Scheduler accepts (its quotas page: 256 KB payload). */
+/** Largest schedule Input EventBridge Scheduler accepts: 256 KB payload, as issue 12 and Scheduler's quotas page give it (unverified here). */
 export const SCHEDULER_MAX_INPUT_BYTES = 262_144;
 /**
  * Switchyard's horizon: "deliver at T" for T up to one year ahead (issue 12). Scheduler's `at()`
