@@ -5,7 +5,7 @@
  * `grantSchedule(fn)` lets a function create the one-time schedules (`createDelayedDelivery()` in
  * the runtime reads what it sets).
  */
-import { Arn, ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -44,6 +44,9 @@ export interface DelayedDeliveryProps {
 }
 
 const GROUP_NAME = /^[0-9a-zA-Z-_.]{1,64}$/;
+/** Tag of the DLQ of failed scheduled deliveries, read by `switchyard dlq` (SCHEDULER_DLQ_ROLE in cli/ops/queues.ts). */
+export const SCHEDULER_DLQ_ROLE_TAG = 'switchyard:role';
+export const SCHEDULER_DLQ_ROLE = 'scheduler-dead-letter-queue';
 
 function isPointToPoint(channel: DelayedDeliveryChannel): channel is IPointToPointChannel {
   return typeof (channel as IPointToPointChannel).grantSend === 'function';
@@ -83,6 +86,8 @@ export class DelayedDelivery extends Construct implements IAlarmSource {
       ...deadLetterQueueProps({ fifo: false, encryptionKey: props.encryptionKey }),
     });
     suppressDeadLetterQueueFindings(this.deadLetterQueue);
+    // Lets "switchyard dlq list|show" find it: no redrive policy points at it.
+    Tags.of(this.deadLetterQueue).add(SCHEDULER_DLQ_ROLE_TAG, SCHEDULER_DLQ_ROLE);
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:

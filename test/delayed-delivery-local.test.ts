@@ -26,6 +26,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { z } from 'zod';
+import { peek } from '../cli/ops/dead-letters';
+import { deadLetterQueues, listQueues } from '../cli/ops/queues';
 import { defineEvent } from '../lambdas/core/definition';
 import {
   createDelayedDelivery,
@@ -379,7 +381,16 @@ describe('delayed delivery on the local cloud', () => {
     const message = PaymentDue.create({ orderId: 'o-refused' });
     await port.deliverAfter(unrelated, message, 2 * HOUR);
     await scheduler.advanceClock(2 * HOUR + 1_000);
-    const [dead] = await receiveWithin(String(cloud.outputs().SchedulerDlqUrl));
+    // The on-call tools find it by its tag and say why (peek leaves the message in place).
+    const dlqUrl = String(cloud.outputs().SchedulerDlqUrl);
+    const dlq = deadLetterQueues(await listQueues(admin.sqs)).find((d) => d.queue.url === dlqUrl);
+    expect(dlq?.kind).toBe('scheduler-dead-letter-queue');
+    const [shown] = await peek(admin.sqs, dlq!, 10);
+    expect(shown).toMatchObject({ messageId: message.id, type: 'PaymentDue' });
+    expect(shown!.reason).toMatch(
+      /^EventBridge Scheduler could not deliver to .*: AccessDenied: .*sqs:SendMessage/,
+    );
+    const [dead] = await receiveWithin(dlqUrl);
     expect(attribute(dead!, 'ERROR_CODE')).toBe('AccessDenied');
     expect(attribute(dead!, 'ERROR_MESSAGE')).toContain('sqs:SendMessage');
     expect(JSON.parse(dead!.Body!)).toMatchObject({ QueueUrl: (unrelated as { queueUrl: string }).queueUrl });
