@@ -26,6 +26,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { z } from 'zod';
+import { main } from '../bin/cli';
 import { peek } from '../cli/ops/dead-letters';
 import { deadLetterQueues, listQueues } from '../cli/ops/queues';
 import { defineEvent } from '../lambdas/core/definition';
@@ -390,6 +391,14 @@ describe('delayed delivery on the local cloud', () => {
     expect(shown!.reason).toMatch(
       /^EventBridge Scheduler could not deliver to .*: AccessDenied: .*sqs:SendMessage/,
     );
+    const dlqName = dlqUrl.split('/').pop()!;
+    const out: string[] = [];
+    const err: string[] = [];
+    const output = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    expect(await main(['dlq', 'list', '--endpoint', snsSqsEndpoint(), '--prefix', dlqName], output)).toBe(0);
+    expect(out.join('\n')).toMatch(new RegExp(`${dlqName}\\s+scheduled deliveries\\s+1`));
+    expect(await main(['dlq', 'redrive', dlqName, '--endpoint', snsSqsEndpoint()], output)).not.toBe(0);
+    expect(err.join('\n')).toContain("EventBridge Scheduler's failed deliveries");
     const [dead] = await receiveWithin(dlqUrl);
     expect(attribute(dead!, 'ERROR_CODE')).toBe('AccessDenied');
     expect(attribute(dead!, 'ERROR_MESSAGE')).toContain('sqs:SendMessage');
