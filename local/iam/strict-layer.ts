@@ -2,8 +2,8 @@
  * Puts the local cloud behind the authorizing gateway: one endpoint for SNS, SQS, DynamoDB,
  * DynamoDB Streams and SSM; distinct credentials for each function (its role); the template's
  * policies enforced (unless `enforceIam` is false); SNS deliveries checked against queue and key
- * policies; SSM parameters kept locally (or upstream, when the cloud runs in front of other
- * endpoints).
+ * policies; SSM parameters and EventBridge Scheduler schedules kept locally (or upstream, when the cloud
+ * runs in front of other endpoints).
  */
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
