@@ -12,6 +12,7 @@ export { z } from 'zod';
 export * from './claim-check';
 export * from './consumer';
 export * from './core';
+export * from './delayed';
 export * from './idempotency';
 export * from './outbox';
 export * from './producer';

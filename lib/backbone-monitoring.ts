@@ -11,6 +11,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
 import { type AlarmThresholds, type IAlarmSource, isAlarmSource } from './alarms';
+import { DelayedDelivery } from './delayed-delivery';
 import { MessageConsumer } from './message-consumer';
 import { PointToPointChannel } from './point-to-point-channel';
 import { PublishSubscribeChannel } from './publish-subscribe-channel';
@@ -101,7 +102,8 @@ function isMonitored(c: IConstruct): c is IAlarmSource {
     (c instanceof PublishSubscribeChannel ||
       c instanceof PointToPointChannel ||
       c instanceof MessageConsumer ||
-      c instanceof TransactionalOutbox)
+      c instanceof TransactionalOutbox ||
+      c instanceof DelayedDelivery)
   );
 }
 
@@ -205,6 +207,13 @@ function widgetsOf(source: IAlarmSource, alarms: readonly cloudwatch.Alarm[]): W
         [source.metricDuration()],
       ),
       graph(`${name}: DLQ`, [source.metricDeadLetterQueueMessagesVisible()]),
+      alarmStatus(`${name}: alarms`, own),
+    ];
+  }
+  if (source instanceof DelayedDelivery) {
+    const name = `delayed delivery ${source.node.id}`;
+    return [
+      graph(`${name}: failed deliveries (DLQ)`, [source.metricDeadLetterQueueMessagesVisible()]),
       alarmStatus(`${name}: alarms`, own),
     ];
   }

@@ -4,6 +4,7 @@ export * from './backbone-monitoring';
 export * from './channel';
 export * from './claim-check-store';
 export * from './defaults';
+export * from './delayed-delivery';
 export * from './http-command-endpoint';
 export * from './message-consumer';
 export * from './nag';

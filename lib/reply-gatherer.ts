@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import type { MessageDefinition } from '../lambdas/core/definition';
 import { GathererEnvironment, GatheringDeadline } from '../lambdas/styles/gatherer';
 import type { IChannel } from './channel';
+import type { DelayedDelivery } from './delayed-delivery';
 import { MessageConsumer } from './message-consumer';
 import { PointToPointChannel } from './point-to-point-channel';
 import { TransactionalOutbox } from './transactional-outbox';
@@ -31,6 +32,12 @@ export interface ReplyGathererProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Lets gatherings have deadlines beyond SQS's 15 minutes (up to a year): the deadline message then
+   * goes through this backbone's EventBridge Scheduler group.
+   * @default - deadlines of at most 15 minutes
+   */
+  readonly delayedDelivery?: DelayedDelivery;
 }
 
 /**
@@ -47,6 +54,7 @@ export class ReplyGatherer extends Construct {
   readonly outbox: TransactionalOutbox;
   readonly consumer: MessageConsumer;
   readonly gathererName: string;
+  private readonly delayedDelivery?: DelayedDelivery;
 
   constructor(scope: Construct, id: string, props: ReplyGathererProps) {
     super(scope, id);
@@ -62,6 +70,8 @@ export class ReplyGatherer extends Construct {
       channelName: `${props.gathererName}-replies`,
       messages: [...props.replies, GatheringDeadline],
     });
+    this.delayedDelivery = props.delayedDelivery;
+    this.delayedDelivery?.addChannel(this.replyChannel);
     this.table = new dynamodb.Table(this, 'Gatherings', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
@@ -95,13 +105,15 @@ export class ReplyGatherer extends Construct {
   /**
    * Lets a requester open gatherings: read/write on the table, send on the reply channel (the
    * deadline message), and the variables `createGatherer` reads. Also sets the reply channel's
-   * `SWITCHYARD_CHANNEL_<NAME>` so the requester can name it as reply-to.
+   * `SWITCHYARD_CHANNEL_<NAME>` so the requester can name it as reply-to. With `delayedDelivery`, also
+   * its `grantSchedule` (deadlines beyond 15 minutes).
    */
   grantOpen(fn: lambda.Function): iam.Grant {
     fn.addEnvironment(GathererEnvironment.TABLE, this.table.tableName);
     fn.addEnvironment(GathererEnvironment.QUEUE, this.replyChannel.address);
     fn.addEnvironment(this.replyChannel.environmentVariable, this.replyChannel.address);
     this.replyChannel.grantSend(fn);
+    this.delayedDelivery?.grantSchedule(fn);
     return this.table.grantReadWriteData(fn);
   }
 

@@ -23,6 +23,7 @@ import type { UndeliverableStats } from './iam/sns-delivery';
 import { StrictLayer } from './iam/strict-layer';
 import { ObservedInvoker } from './observed-invoker';
 import { FunctionHost, type InvokeResult, type Invoker, type WorkerPreload } from './runtime/function-host';
+import type { LocalScheduler } from './scheduler/local-scheduler';
 import { startSnsSqs } from './sns-sqs';
 import { readCloudAssembly, synthesize, synthesizeCached } from './template/assembly';
 import { type DeployedStack, deployStack, emptyInventory } from './template/deployer';
@@ -211,6 +212,7 @@ export class LocalCloud {
             exports,
             security: strict.model,
             parameters: strict.parameters,
+            scheduleGroups: strict.scheduler,
           }),
         );
       }
@@ -271,6 +273,11 @@ export class LocalCloud {
   /** Runs a function once with `event` (by any name `findFunction` accepts). */
   invoke(query: string, event: unknown): Promise<InvokeResult> {
     return this.host(this.findFunction(query).name).invoke(event);
+  }
+
+  /** The local EventBridge Scheduler (embedded emulators only): its clock can be moved ahead in tests. */
+  get scheduler(): LocalScheduler | undefined {
+    return this.strict?.scheduler;
   }
 
   /** Every call the template's policies denied, once per principal, action and resource. */

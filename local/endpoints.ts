@@ -18,6 +18,8 @@ export function endpointEnvironment(endpoints: LocalEndpoints, region = 'us-east
     AWS_ENDPOINT_URL_DYNAMODB_STREAMS: endpoints.dynamodb,
     // The local cloud's gateway (and LocalStack) serve SSM on the same endpoint as SNS and SQS.
     AWS_ENDPOINT_URL_SSM: endpoints.snsSqs,
+    // ... and EventBridge Scheduler (the local cloud's gateway emulates it; LocalStack serves it too).
+    AWS_ENDPOINT_URL_SCHEDULER: endpoints.snsSqs,
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     // The emulators accept any credentials; these keep the SDK from searching for real ones.

@@ -245,12 +245,17 @@ describe('gatherer', () => {
     expect(lines.join('\n')).toMatch(/has no gathering for request .*open it \(gatherer.open\)/);
   });
 
-  test('fails fast on a deadline SQS cannot delay, a bad quorum or no responders', async () => {
+  test('fails fast on a deadline over a year, one beyond 15 minutes without scheduler settings, a bad quorum or no responders', async () => {
     const g = gatherer();
     const request = AskQuote.create({ orderId: 'o-5' }, { replyTo: queueUrl });
-    await expect(g.open(request, { expectedReplies: 3, deadlineMs: 901_000 })).rejects.toThrow(
+    await expect(g.open(request, { expectedReplies: 3, deadlineMs: 367 * 86_400_000 })).rejects.toThrow(
       ConfigurationError,
     );
+    // Beyond SQS's 15 minutes the deadline is a schedule: without the DelayedDelivery grant nothing is stored.
+    await expect(g.open(request, { expectedReplies: 3, deadlineMs: 901_000 })).rejects.toThrow(
+      /SWITCHYARD_SCHEDULER_GROUP.*delayedDelivery.grantSchedule/,
+    );
+    expect(await g.read(request.id)).toBeUndefined();
     await expect(g.open(request, { expectedReplies: 3, quorum: 4, deadlineMs: 1000 })).rejects.toThrow(
       /quorum is 4/,
     );

@@ -104,7 +104,11 @@ export async function dlqList(
       );
       rows.push([
         dlq.queue.name,
-        dlq.kind === 'dead-letter-queue' ? 'DLQ' : 'outbox failures',
+        {
+          'dead-letter-queue': 'DLQ',
+          'outbox-failure-queue': 'outbox failures',
+          'scheduler-dead-letter-queue': 'scheduled deliveries',
+        }[dlq.kind],
         String(dlq.queue.depth),
         String(dlq.queue.inFlight),
         `${age(oldest)}${dlq.queue.depth > limit ? ` (of ${limit} peeked)` : ''}`,
@@ -255,7 +259,9 @@ function soleSource(dlq: DeadLetterQueue): QueueInfo {
       `${dlq.queue.name} is not the redrive target of any queue, so there is no source to move back to. ` +
         (dlq.kind === 'outbox-failure-queue'
           ? 'It is an outbox failure queue: use "switchyard outbox replay".'
-          : 'Name the destination with --to <queue>.'),
+          : dlq.kind === 'scheduler-dead-letter-queue'
+            ? "It holds EventBridge Scheduler's failed deliveries: each body is the SendMessage or Publish request; fix the cause (ERROR_CODE, ERROR_MESSAGE) and resend that request."
+            : 'Name the destination with --to <queue>.'),
     );
   }
   throw new OperationError(

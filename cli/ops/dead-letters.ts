@@ -83,6 +83,7 @@ interface FailureRecordBody {
 }
 
 export function describe(message: Message, dlq: DeadLetterQueue): DeadLetter {
+  if (dlq.kind === 'scheduler-dead-letter-queue') return describeScheduledDelivery(message);
   const attributes = message.MessageAttributes ?? {};
   const system = message.Attributes ?? {};
   const receiveCount = Number(system.ApproximateReceiveCount ?? 0);
@@ -139,4 +140,40 @@ function reasonOf(
     `received ${receiveCount} times from ${source}${max ? ` (maxReceiveCount ${max})` : ''} without success, ` +
     "or SNS could not deliver it; the handler's reason is in the consumer's log under this message id"
   );
+}
+
+/**
+ * A delivery EventBridge Scheduler could not make: the body is the universal target's request
+ * (SendMessage or Publish) with the message's headers as its attributes; the error is in attributes.
+ */
+function describeScheduledDelivery(message: Message): DeadLetter {
+  const attributes = message.MessageAttributes ?? {};
+  const system = message.Attributes ?? {};
+  let request: {
+    MessageAttributes?: Record<string, { StringValue?: string }>;
+    QueueUrl?: string;
+    TopicArn?: string;
+  } = {};
+  try {
+    request = JSON.parse(message.Body ?? '{}') as typeof request;
+  } catch {
+    // Not a request Switchyard scheduled: shown with what SQS knows.
+  }
+  const headers = request.MessageAttributes ?? {};
+  const code = attributes.ERROR_CODE?.StringValue ?? 'unknown error';
+  const error = attributes.ERROR_MESSAGE?.StringValue ?? '';
+  const sent = system.SentTimestamp ? new Date(Number(system.SentTimestamp)) : undefined;
+  return {
+    receiptHandle: message.ReceiptHandle ?? '',
+    sqsMessageId: message.MessageId ?? '',
+    messageId: headers[Headers.ID]?.StringValue ?? message.MessageId ?? '',
+    type: headers[Headers.TYPE]?.StringValue ?? 'unknown (no message-type attribute)',
+    receiveCount: Number(system.ApproximateReceiveCount ?? 0),
+    sentAt: sent,
+    reason: `EventBridge Scheduler could not deliver to ${request.QueueUrl ?? request.TopicArn ?? 'its target'}: ${code}${error ? `: ${error}` : ''}`,
+    groupId: system.MessageGroupId,
+    deduplicationId: system.MessageDeduplicationId,
+    containedTypes: [],
+    raw: message,
+  };
 }

@@ -15,6 +15,8 @@ import { OperationError } from './errors';
 /** Tag the TransactionalOutbox puts on its failure queue (see lib/transactional-outbox.ts). */
 export const ROLE_TAG = 'switchyard:role';
 export const OUTBOX_FAILURE_ROLE = 'outbox-failure-queue'; // FAILURE_QUEUE_ROLE in lib/transactional-outbox.ts
+/** The DLQ of EventBridge Scheduler deliveries (SCHEDULER_DLQ_ROLE in lib/delayed-delivery.ts). */
+export const SCHEDULER_DLQ_ROLE = 'scheduler-dead-letter-queue';
 
 export interface QueueInfo {
   readonly url: string;
@@ -33,7 +35,7 @@ export interface DeadLetterQueue {
   readonly queue: QueueInfo;
   /** Queues whose redrive policy targets this one. */
   readonly sources: readonly QueueInfo[];
-  readonly kind: 'dead-letter-queue' | 'outbox-failure-queue';
+  readonly kind: 'dead-letter-queue' | 'outbox-failure-queue' | 'scheduler-dead-letter-queue';
 }
 
 export async function listQueues(sqs: SQSClient, prefix?: string): Promise<QueueInfo[]> {
@@ -86,6 +88,8 @@ export function deadLetterQueues(queues: readonly QueueInfo[]): DeadLetterQueue[
     if (sources.length > 0) found.push({ queue, sources, kind: 'dead-letter-queue' });
     else if (queue.tags[ROLE_TAG] === OUTBOX_FAILURE_ROLE)
       found.push({ queue, sources: [], kind: 'outbox-failure-queue' });
+    else if (queue.tags[ROLE_TAG] === SCHEDULER_DLQ_ROLE)
+      found.push({ queue, sources: [], kind: 'scheduler-dead-letter-queue' });
   }
   return found.sort((a, b) => a.queue.name.localeCompare(b.queue.name));
 }

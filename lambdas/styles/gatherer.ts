@@ -2,13 +2,14 @@
  * Publish / asynchronous responses: a request goes to a publish-subscribe channel with a reply-to
  * address, every subscriber that can answer replies with the request id as correlation id, and the
  * gatherer collects the replies in DynamoDB until the first of: all expected replies, a quorum, or
- * the deadline. The deadline is a delayed SQS message to the gatherer's own queue, so it fires with
+ * the deadline. The deadline is a message to the gatherer's own queue delayed until then (SQS
+ * DelaySeconds within 15 minutes, an EventBridge Scheduler schedule beyond), so it fires with
  * no further replies. Completion is one conditional write that also stages the single result
  * message in the item's outbox (in-item mode): the log-tailing relay publishes it, so the result
  * is emitted once however many duplicate or late replies arrive.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { HandlerRegistration, Logger } from '../consumer/types';
@@ -17,7 +18,9 @@ import { defineDocument, type MessageDefinition } from '../core/definition';
 import { ConfigurationError } from '../core/errors';
 import { Headers } from '../core/headers';
 import { correlationIdOf, type Message } from '../core/message';
-import { toWire } from '../core/wire';
+import { createDelayedDelivery, type DelayedDelivery } from '../delayed/delayed-delivery';
+import { schedulerSettingsFromEnvironment } from '../delayed/environment';
+import { MAX_DELAY_MS, SQS_MAX_DELAY_SECONDS } from '../delayed/limits';
 import { OutboxAttributes, resolveDestination, serializeEntry } from '../outbox/layout';
 import type { ChannelRef } from '../producer/port';
 import { GatheringNotFoundError } from './errors';
@@ -29,8 +32,11 @@ export const GathererEnvironment = {
   QUEUE: 'SWITCHYARD_GATHERER_QUEUE',
 } as const;
 
-/** SQS delays a message by at most 900 s; longer deadlines need a scheduled check. */
-export const MAX_DEADLINE_MS = 900_000;
+/**
+ * Deadlines up to 15 minutes are a delayed SQS message; longer ones (up to a year) an EventBridge
+ * Scheduler one-time schedule, which needs `ReplyGatherer`'s `delayedDelivery` prop.
+ */
+export const MAX_DEADLINE_MS = MAX_DELAY_MS;
 
 /** The message the gatherer sends itself, delayed until the deadline. */
 export const GatheringDeadline = defineDocument({
@@ -65,7 +71,10 @@ export interface GatherOptions {
   readonly expectedReplies: number;
   /** Complete as soon as this many replies are in. @default - wait for expectedReplies */
   readonly quorum?: number;
-  /** Complete with what is there this long after opening (at most 900 000 ms). */
+  /**
+   * Complete with what is there this long after opening: up to 15 minutes through SQS DelaySeconds,
+   * up to a year through EventBridge Scheduler (give `ReplyGatherer` a `delayedDelivery`).
+   */
   readonly deadlineMs: number;
   /** Kept with the gathering and handed to `complete`. @default {} */
   readonly context?: Record<string, unknown>;
@@ -88,6 +97,11 @@ export interface GathererOptions<P> {
   readonly sqs?: SQSClient;
   /** @default Date.now */
   readonly clock?: () => number;
+  /**
+   * Sends the deadline message at the deadline.
+   * @default - `createDelayedDelivery` with this gatherer's SQS client and clock
+   */
+  readonly delayedDelivery?: DelayedDelivery;
 }
 
 export type ReplyOutcome = 'gathered' | 'completed' | 'duplicate' | 'late';
@@ -163,6 +177,12 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
   const sqs = () => {
     sqsClient ??= options.sqs ?? new SQSClient({});
     return sqsClient;
+  };
+
+  let delayed = options.delayedDelivery;
+  const delayedDelivery = (): DelayedDelivery => {
+    delayed ??= createDelayedDelivery({ sqs: sqs(), now: clock });
+    return delayed;
   };
 
   const read = async (requestId: string): Promise<GatheringItem | undefined> => {
@@ -315,6 +335,9 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
 
   const open = async (request: Message, gather: GatherOptions): Promise<void> => {
     validate(gather, options.name);
+    // A deadline beyond SQS's 15 minutes needs the scheduler settings: fail before the gathering is stored.
+    if (gather.deadlineMs > SQS_MAX_DELAY_SECONDS * 1000 && !options.delayedDelivery)
+      schedulerSettingsFromEnvironment();
     const deadlineAt = clock() + gather.deadlineMs;
     try {
       await db().send(
@@ -340,14 +363,11 @@ export function createGatherer<P>(options: GathererOptions<P>): Gatherer<P> {
       // Opening again (a retried request) keeps the first gathering; the deadline is re-sent below.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    const deadline = toWire(GatheringDeadline.create({ requestId: request.id, gatherer: options.name }));
-    await sqs().send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl(),
-        MessageBody: deadline.body,
-        MessageAttributes: deadline.attributes,
-        DelaySeconds: Math.ceil(gather.deadlineMs / 1000),
-      }),
+    // Within 15 minutes a delayed SQS message, beyond that a one-time schedule (delayed/ decides).
+    await delayedDelivery().deliverAfter(
+      { type: 'point-to-point', queueUrl: queueUrl() },
+      GatheringDeadline.create({ requestId: request.id, gatherer: options.name }),
+      gather.deadlineMs,
     );
   };
 
@@ -397,7 +417,7 @@ function validate(gather: GatherOptions, name: string): void {
     problems.push(`quorum is ${gather.quorum}; it must be 1..expectedReplies (${gather.expectedReplies})`);
   if (!(gather.deadlineMs > 0 && gather.deadlineMs <= MAX_DEADLINE_MS))
     problems.push(
-      `deadlineMs is ${gather.deadlineMs}; it must be 1..${MAX_DEADLINE_MS} (SQS delays a message at most 15 minutes)`,
+      `deadlineMs is ${gather.deadlineMs}; it must be 1..${MAX_DEADLINE_MS} (one year; beyond 15 minutes the deadline is an EventBridge Scheduler schedule)`,
     );
   if (problems.length) throw new ConfigurationError(`Gatherer ${name}: ${problems.join('; ')}.`);
 }

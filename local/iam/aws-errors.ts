@@ -69,6 +69,17 @@ export function wireError(service: Service, error: ServiceError): WireError {
           message: error.message,
         }),
       };
+    case 'scheduler':
+      // restJson1: the SDK reads the error type from x-amzn-errortype and the message from the body.
+      return {
+        status: error.status ?? 400,
+        headers: {
+          'content-type': 'application/json',
+          'x-amzn-requestid': requestId,
+          'x-amzn-errortype': error.code,
+        },
+        body: JSON.stringify({ Message: error.message }),
+      };
     default:
       return {
         status: error.status ?? 400,
@@ -100,6 +111,8 @@ export function accessDenied(service: Service, message: string, kms: boolean): S
         message,
         status: 403,
       };
+    case 'scheduler':
+      return { code: 'AccessDeniedException', message, status: 403 };
     default:
       return { code: 'AccessDeniedException', message };
   }

@@ -14,6 +14,8 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { freePort, LOOPBACK } from '../ports';
+import type { LocalScheduler } from '../scheduler/local-scheduler';
+import { answerScheduler } from '../scheduler/scheduler-api';
 import { type MessageMoveTasks, MOVE_TASK_OPERATIONS } from '../sqs/message-move-tasks';
 import type { MemoryParameterStore } from '../ssm/parameter-store';
 import { answerSsm } from '../ssm/ssm-api';
@@ -46,6 +48,8 @@ export interface GatewayOptions {
   readonly enforce: boolean;
   /** Local SSM parameters; undefined forwards SSM calls to the snsSqs upstream. */
   readonly ssm?: MemoryParameterStore;
+  /** The local EventBridge Scheduler; undefined forwards Scheduler calls to the snsSqs upstream. */
+  readonly scheduler?: LocalScheduler;
   readonly onUnsupported: (message: string) => void;
   /** Called on the first occurrence of each denial. */
   readonly onDenial?: (denial: Denial) => void;
@@ -169,6 +173,22 @@ export class AuthorizingGateway {
       if (!answer.ok) return this.reply(res, parsed, answer.error);
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify(answer.body));
+      return;
+    }
+    if (parsed.service === 'scheduler' && this.options.scheduler) {
+      const answer = answerScheduler(
+        this.options.scheduler,
+        { operation: parsed.operation, name: parsed.pathName },
+        parsed.query,
+        parsed.json,
+      );
+      if (!answer.ok) return this.reply(res, parsed, answer.error);
+      const json = JSON.stringify(answer.body);
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(json)),
+      });
+      res.end(json);
       return;
     }
     const upstream = await this.forward(req, body, upstreamFor(parsed, this.options));

@@ -3,11 +3,13 @@
  * says who calls, which IAM actions on which resources it needs, and which of its resources are
  * encrypted with a customer-managed key.
  */
+
+import { schedulerOperation } from '../scheduler/scheduler-api';
 import { MOVE_TASK_OPERATIONS, sourceOfTaskHandle } from '../sqs/message-move-tasks';
 import { canonicalArn } from './policy-document';
 import { queueArnFromUrl } from './security-model';
 
-export type Service = 'sqs' | 'sns' | 'dynamodb' | 'streams' | 'ssm' | 's3' | 'unknown';
+export type Service = 'sqs' | 'sns' | 'dynamodb' | 'streams' | 'ssm' | 's3' | 'scheduler' | 'unknown';
 
 export interface ParsedRequest {
   readonly service: Service;
@@ -20,6 +22,8 @@ export interface ParsedRequest {
   readonly query: URLSearchParams;
   /** S3 requests: the bucket and object key, from the path (path-style) or the Host (virtual-hosted). */
   readonly s3?: { readonly bucket: string; readonly key: string };
+  /** `{Name}` of a restJson1 path (EventBridge Scheduler). */
+  readonly pathName?: string;
 }
 
 export interface ActionCheck {
@@ -51,6 +55,25 @@ export function parseRequest(
     }
   } else {
     query = new URLSearchParams(body);
+  }
+  // EventBridge Scheduler speaks restJson1: no target header; the operation is the method and path.
+  if (signed?.[2] === 'scheduler') {
+    const [path = '/', search = ''] = url.split('?');
+    const routed = schedulerOperation(method, path);
+    let input: Record<string, unknown> = {};
+    try {
+      input = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+    } catch {
+      input = {};
+    }
+    return {
+      service: 'scheduler',
+      operation: routed.operation,
+      accessKeyId: signed[1],
+      json: input,
+      query: new URLSearchParams(search),
+      pathName: routed.name,
+    };
   }
   let service: Service = 'unknown';
   if (prefix === 'AmazonSQS') service = 'sqs';
@@ -249,6 +272,28 @@ export function requiredActions(request: ParsedRequest, names: ResourceNames): A
         ? `arn:aws:s3:::${target.bucket}/${target.key}`
         : `arn:aws:s3:::${target.bucket}${op === 'DeleteObjects' ? '/*' : ''}`;
       return [{ action: known.action, resource }];
+    }
+    case 'scheduler': {
+      const group = String(request.json.GroupName ?? request.query.get('groupName') ?? 'default');
+      const scheduleArn = `arn:aws:scheduler:${region}:${accountId}:schedule/${group}/${request.pathName ?? ''}`;
+      if (op === 'CreateSchedule' || op === 'UpdateSchedule') {
+        const target = (request.json.Target ?? {}) as { RoleArn?: string };
+        // Handing Scheduler a role is iam:PassRole on that role, checked with the schedule call.
+        return [
+          { action: `scheduler:${op}`, resource: scheduleArn },
+          { action: 'iam:PassRole', resource: String(target.RoleArn ?? '*') },
+        ];
+      }
+      if (op === 'ListSchedules' || op === 'ListScheduleGroups')
+        return [{ action: `scheduler:${op}`, resource: '*' }];
+      if (op.endsWith('ScheduleGroup'))
+        return [
+          {
+            action: `scheduler:${op}`,
+            resource: `arn:aws:scheduler:${region}:${accountId}:schedule-group/${request.pathName ?? ''}`,
+          },
+        ];
+      return [{ action: `scheduler:${op}`, resource: scheduleArn }];
     }
     default:
       return [];

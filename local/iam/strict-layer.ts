@@ -2,12 +2,13 @@
  * Puts the local cloud behind the authorizing gateway: one endpoint for SNS, SQS, DynamoDB,
  * DynamoDB Streams and SSM; distinct credentials for each function (its role); the template's
  * policies enforced (unless `enforceIam` is false); SNS deliveries checked against queue and key
- * policies; SSM parameters kept locally (or upstream, when the cloud runs in front of other
- * endpoints).
+ * policies; SSM parameters and EventBridge Scheduler schedules kept locally (or upstream, when the cloud
+ * runs in front of other endpoints).
  */
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalEndpoints } from '../endpoints';
+import { LocalScheduler } from '../scheduler/local-scheduler';
 import { MessageMoveTasks } from '../sqs/message-move-tasks';
 import { MemoryParameterStore, type ParameterStore, RemoteParameterStore } from '../ssm/parameter-store';
 import type { Inventory } from '../template/resources/context';
@@ -34,6 +35,8 @@ export class StrictLayer {
   readonly credentials: CredentialRegistry;
   readonly parameters: ParameterStore;
   readonly unsupportedConditions: string[] = [];
+  /** The local EventBridge Scheduler (embedded emulators only; an upstream such as LocalStack serves its own). */
+  readonly scheduler?: LocalScheduler;
   private readonly gateway: AuthorizingGateway;
   private readonly moveTasks: MessageMoveTasks;
   private readonly upstreamSqs: SQSClient;
@@ -54,6 +57,15 @@ export class StrictLayer {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     this.moveTasks = new MessageMoveTasks(this.upstreamSqs);
+    this.scheduler = remote
+      ? undefined
+      : new LocalScheduler({
+          region: options.region,
+          accountId: options.accountId,
+          credentials: this.credentials,
+          endpoint: () => this.gateway.endpoint,
+          log: options.log,
+        });
     this.gateway = new AuthorizingGateway({
       moveTasks: this.moveTasks,
       upstream: options.upstream,
@@ -62,6 +74,7 @@ export class StrictLayer {
       credentials: this.credentials,
       enforce: this.enforcing,
       ssm: memory,
+      scheduler: this.scheduler,
       onUnsupported: (message) => {
         this.unsupportedConditions.push(message);
         options.log?.(`WARNING: ${message}`);
@@ -73,6 +86,7 @@ export class StrictLayer {
   static async start(options: StrictLayerOptions): Promise<StrictLayer> {
     const layer = new StrictLayer(options, options.localSsm ? undefined : await remoteSsm(options));
     await layer.gateway.start();
+    layer.scheduler?.start();
     return layer;
   }
 
@@ -103,6 +117,7 @@ export class StrictLayer {
     const identity = this.identityOf(definition);
     return {
       AWS_ENDPOINT_URL_SSM: this.gateway.endpoint,
+      AWS_ENDPOINT_URL_SCHEDULER: this.gateway.endpoint,
       ...(identity ? { AWS_ACCESS_KEY_ID: identity.accessKeyId, AWS_SECRET_ACCESS_KEY: 'local' } : {}),
     };
   }
@@ -124,6 +139,7 @@ export class StrictLayer {
     await this.undeliverable?.stop();
     await this.moveTasks.stop();
     this.upstreamSqs.destroy();
+    this.scheduler?.stop();
     await this.gateway.stop();
     if (this.parameters instanceof RemoteParameterStore) this.parameters.destroy();
   }

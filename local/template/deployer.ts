@@ -60,6 +60,8 @@ export interface DeployOptions {
   readonly security?: SecurityModel;
   /** Stores AWS::SSM::Parameter and resolves SSM references; without it they are not emulated. */
   readonly parameters?: ParameterStore;
+  /** Creates AWS::Scheduler::ScheduleGroup (the local EventBridge Scheduler); without it they are not emulated. */
+  readonly scheduleGroups?: { createGroup(name: string): string };
 }
 
 export interface DeployedStack {
@@ -132,6 +134,7 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
     ...SUPPORTED_TYPES,
     ...(options.security ? SecurityModel.TYPES : []),
     ...(options.parameters ? ['AWS::SSM::Parameter'] : []),
+    ...(options.scheduleGroups ? ['AWS::Scheduler::ScheduleGroup'] : []),
   ];
   const ssmParameters = options.parameters
     ? await ssmTypedParameters(template.Parameters, options.parameters)
@@ -262,6 +265,19 @@ export async function deployStack(stack: AssemblyStack, options: DeployOptions):
             physicalName: name,
             ref: name,
             attributes: { Type: type, Value: props.Value },
+          };
+          break;
+        }
+        case 'AWS::Scheduler::ScheduleGroup': {
+          const name =
+            props.Name !== undefined ? String(props.Name) : physicalName(stack.stackName, logicalId, 64);
+          const arn = options.scheduleGroups!.createGroup(name);
+          created = {
+            logicalId,
+            type: resource.Type,
+            physicalName: name,
+            ref: name,
+            attributes: { Arn: arn, State: 'ACTIVE' },
           };
           break;
         }

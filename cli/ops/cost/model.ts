@@ -172,3 +172,36 @@ export function costReport(topology: Topology, options: CostOptions = {}): CostR
     fixedMonthly: topology.alarms * PRICES.cloudwatchAlarmMonth.usd + topology.keys * PRICES.kmsKeyMonth.usd,
   };
 }
+
+/** What delaying messages beyond 15 minutes costs per month, by service (see `scheduledDeliveryCost`). */
+export interface ScheduledDeliveryCost {
+  readonly scheduler: number;
+  readonly sns: number;
+  readonly sqs: number;
+  readonly total: number;
+}
+
+/**
+ * The monthly cost of `messages` messages of `payloadBytes` delivered later through EventBridge
+ * Scheduler: one scheduled invocation each (past the free tier, which is left out: it is per account,
+ * not per app) plus the one SendMessage or Publish it makes (64 KiB chunks, not batched).
+ * CreateSchedule requests carry no charge of their own. A standard queue within 15 minutes uses
+ * SQS DelaySeconds instead and costs only its SendMessage.
+ */
+export function scheduledDeliveryCost(
+  messages: number,
+  payloadBytes: number,
+  target: 'queue' | 'fifo-queue' | 'topic',
+): ScheduledDeliveryCost {
+  const requests = messages * Math.max(1, Math.ceil(payloadBytes / CHUNK));
+  const scheduler = perMillion(messages, PRICES.schedulerInvocations.usd);
+  const sqs =
+    target === 'topic'
+      ? 0
+      : perMillion(
+          requests,
+          target === 'fifo-queue' ? PRICES.sqsFifoRequests.usd : PRICES.sqsStandardRequests.usd,
+        );
+  const sns = target === 'topic' ? perMillion(requests, PRICES.snsStandardPublish.usd) : 0;
+  return { scheduler, sns, sqs, total: scheduler + sns + sqs };
+}

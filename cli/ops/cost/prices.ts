@@ -22,6 +22,7 @@ const DYNAMODB = 'https://aws.amazon.com/dynamodb/pricing/on-demand/';
 const KMS = 'https://aws.amazon.com/kms/pricing/';
 const CLOUDWATCH = 'https://aws.amazon.com/cloudwatch/pricing/';
 const S3 = 'https://aws.amazon.com/s3/pricing/';
+const EVENTBRIDGE = 'https://aws.amazon.com/eventbridge/pricing/';
 
 export const PRICES = {
   snsStandardPublish: { usd: 0.5, unit: '1M publish requests (64 KiB chunks)', asOf: AS_OF, source: SNS },
@@ -41,6 +42,13 @@ export const PRICES = {
   s3StorageGbMonth: { usd: 0.023, unit: 'GB-month (S3 Standard, first 50 TB)', asOf: AS_OF, source: S3 },
   kmsKeyMonth: { usd: 1, unit: 'customer-managed key per month', asOf: AS_OF, source: KMS },
   kmsRequests: { usd: 0.03, unit: '10,000 requests', asOf: AS_OF, source: KMS },
+  // Read in 2026-11 (AWS's price list: the first 14 million scheduled invocations of a month are free).
+  schedulerInvocations: {
+    usd: 1,
+    unit: '1M EventBridge Scheduler invocations (after 14M free per month)',
+    asOf: '2026-11',
+    source: EVENTBRIDGE,
+  },
   cloudwatchAlarmMonth: {
     usd: 0.1,
     unit: 'standard-resolution alarm per month',
