@@ -116,6 +116,11 @@ export interface ColdLoadOptions {
  * Processes run one after another so they do not compete for the CPU.
  */
 export function measureColdLoad(file: string, options: ColdLoadOptions = {}): SampleSummary {
+  return summarize(coldLoadSamples(file, options));
+}
+
+/** The samples behind measureColdLoad, in milliseconds. */
+function coldLoadSamples(file: string, options: ColdLoadOptions): number[] {
   const samples: number[] = [];
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -142,5 +147,34 @@ export function measureColdLoad(file: string, options: ColdLoadOptions = {}): Sa
     }
     samples.push(Number(match[1]) / 1e6);
   }
-  return summarize(samples);
+  return samples;
+}
+
+export interface ColdLoadCase {
+  readonly name: string;
+  readonly file: string;
+  /** NODE_OPTIONS of the child, e.g. `--enable-source-maps`. */
+  readonly nodeOptions?: string;
+}
+
+/**
+ * Cold `require` of several bundles, interleaved: round i loads every case once, in an order that
+ * rotates each round, so load on a shared machine falls on all cases alike. Returns each case's
+ * samples in milliseconds, by name.
+ */
+export function measureColdLoadInterleaved(
+  cases: readonly ColdLoadCase[],
+  options: ColdLoadOptions = {},
+): Map<string, number[]> {
+  const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const rounds = options.processes ?? 20;
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const c = cases[(round + k) % cases.length]!;
+      const environment = { ...options.environment, ...(c.nodeOptions ? { NODE_OPTIONS: c.nodeOptions } : {}) };
+      const [sample] = coldLoadSamples(c.file, { ...options, processes: 1, environment });
+      samples.get(c.name)!.push(sample!);
+    }
+  }
+  return samples;
 }
