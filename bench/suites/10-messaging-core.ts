@@ -345,6 +345,19 @@ function comparisonTables(comparison: ConsumerComparison): BenchTable[] {
         `is the last row. Bundles' own share, (Switchyard - client) / (Powertools - client): ` +
         `${comparison.ratioAboveClientFloor}.`,
     },
+    {
+      title: 'Validators alone: the one-type schema, bundled and loaded',
+      columns: ['validator', 'bytes', 'cold require median ms', 'min-max ms'],
+      rows: comparison.validators.map((v) => [
+        v.validator,
+        v.bytes,
+        v.load.medianMs,
+        `${v.load.minMs}-${v.load.maxMs}`,
+      ]),
+      notes:
+        'bench/fixtures/validators/: z.object({ orderId: string, total: number }) and its Standard Schema validate, ' +
+        'bundled as above (esbuild takes the ES module builds of all three), loaded in the same interleaved rounds.',
+    },
   ];
 }
 
@@ -406,6 +419,7 @@ export const suite: BenchSuite = {
           ratioAboveClientFloor: comparison.ratioAboveClientFloor,
           rounds: COMPARISON_ROUNDS,
         },
+        validators: comparison.validators,
       },
       tables: [
         requestTable(requestCases),

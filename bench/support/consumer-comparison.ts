@@ -29,6 +29,16 @@ export interface ConsumerBundle {
   readonly outfile: string;
 }
 
+/** The schema libraries measured alone, before choosing one for the README (bench/fixtures/validators/). */
+export const VALIDATORS = ['zod-classic', 'zod-mini', 'valibot'] as const;
+export type Validator = (typeof VALIDATORS)[number];
+
+export interface ValidatorFigure {
+  readonly validator: Validator;
+  readonly bytes: number;
+  readonly load: SampleSummary;
+}
+
 export interface ColdLoadFigure {
   readonly consumer: Consumer;
   readonly mode: SourceMapMode;
@@ -49,9 +59,28 @@ export interface ConsumerComparison {
   readonly dynamodbClientLoad: SampleSummary;
   /** (Switchyard - floor) / (Powertools - floor), medians, without source maps: the bundles' own share. */
   readonly ratioAboveClientFloor: number;
+  readonly validators: readonly ValidatorFigure[];
 }
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'one-type-consumer');
+const VALIDATOR_FIXTURES = join(__dirname, '..', 'fixtures', 'validators');
+
+async function bundleValidator(appDir: string, repoNodeModules: string, validator: Validator) {
+  const outfile = join(appDir, 'out', 'validators', `${validator}.js`);
+  await build({
+    entryPoints: [join(VALIDATOR_FIXTURES, `${validator}.ts`)],
+    absWorkingDir: appDir,
+    nodePaths: [repoNodeModules],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    outfile,
+    logLevel: 'silent',
+  });
+  return { validator, bytes: statSync(outfile).size, outfile };
+}
 
 function byPackage(metafile: Metafile): { name: string; bytes: number }[] {
   const totals = new Map<string, number>();
@@ -118,6 +147,9 @@ export async function compareConsumers(
       bundles.push(await bundleConsumer(appDir, repoNodeModules, consumer, sourceMap));
     }
   }
+  const validatorBundles = [];
+  for (const validator of VALIDATORS)
+    validatorBundles.push(await bundleValidator(appDir, repoNodeModules, validator));
   const fileOf = (consumer: Consumer, sourceMap: boolean) =>
     bundles.find((b) => b.consumer === consumer && b.sourceMap === sourceMap)!.outfile;
   const caseName = (consumer: Consumer, mode: SourceMapMode) => `${consumer}|${mode}`;
@@ -134,6 +166,7 @@ export async function compareConsumers(
   mkdirSync(join(appDir, 'out', 'dynamodb-client'), { recursive: true });
   writeFileSync(clientOnly, "require('@aws-sdk/client-dynamodb');\n");
   cases.push({ name: 'dynamodb-client', file: clientOnly });
+  for (const v of validatorBundles) cases.push({ name: v.validator, file: v.outfile });
   // The SDK is external, as on Lambda: the repository's copy stands in for the runtime's.
   const samples = measureColdLoadInterleaved(cases, { processes, nodePath: [repoNodeModules] });
 
@@ -158,5 +191,10 @@ export async function compareConsumers(
     pairedRatios,
     dynamodbClientLoad: summarize(samples.get('dynamodb-client')!),
     ratioAboveClientFloor: round(above('switchyard') / above('powertools')),
+    validators: validatorBundles.map((v) => ({
+      validator: v.validator,
+      bytes: v.bytes,
+      load: summarize(samples.get(v.validator)!),
+    })),
   };
 }

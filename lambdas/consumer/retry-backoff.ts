@@ -6,7 +6,7 @@
  * group's first failure; SQS hands out nothing more of a group while its head is invisible, so the
  * group waits, in order.
  */
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 
 export interface RetryBackoffOptions {
@@ -57,22 +57,11 @@ export interface ScheduledRetry {
 export class RetryScheduler {
   private readonly urls = new Map<string, Promise<string>>();
 
-  /**
-   * @param sqs - the client; by default one is made on the first failure. The SQS client module is
-   *   loaded only then, because a consumer that never fails never needs it and loading it would
-   *   add to every cold start.
-   */
   constructor(
     private readonly options: RetryBackoffOptions,
-    private sqs?: SQSClient,
+    private readonly sqs: SQSClient = new SQSClient({}),
     private readonly random: () => number = Math.random,
   ) {}
-
-  private async client(): Promise<{ sqs: SQSClient; sdk: typeof import('@aws-sdk/client-sqs') }> {
-    const sdk = await import('@aws-sdk/client-sqs');
-    this.sqs ??= new sdk.SQSClient({});
-    return { sqs: this.sqs, sdk };
-  }
 
   async schedule(failed: readonly SQSRecord[]): Promise<ScheduledRetry[]> {
     const delays = new Map<string, number>(); // per FIFO group: the delay of its first failure
@@ -91,13 +80,12 @@ export class RetryScheduler {
       byQueue.set(record.eventSourceARN, list);
     }
     const scheduled: ScheduledRetry[] = [];
-    const { sqs, sdk } = await this.client();
     for (const [arn, entries] of byQueue) {
-      const queueUrl = await this.queueUrl(arn, sqs, sdk.GetQueueUrlCommand);
+      const queueUrl = await this.queueUrl(arn);
       for (let i = 0; i < entries.length; i += 10) {
         const chunk = entries.slice(i, i + 10);
-        const result = await sqs.send(
-          new sdk.ChangeMessageVisibilityBatchCommand({
+        const result = await this.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
             QueueUrl: queueUrl,
             Entries: chunk.map((e, n) => ({
               Id: String(n),
@@ -118,16 +106,12 @@ export class RetryScheduler {
   }
 
   /** The queue URL of an event source ARN (arn:aws:sqs:region:account:name), looked up once. */
-  private queueUrl(
-    arn: string,
-    sqs: SQSClient,
-    GetQueueUrl: typeof import('@aws-sdk/client-sqs').GetQueueUrlCommand,
-  ): Promise<string> {
+  private queueUrl(arn: string): Promise<string> {
     let url = this.urls.get(arn);
     if (!url) {
       const [, , , , account, name] = arn.split(':');
-      url = sqs
-        .send(new GetQueueUrl({ QueueName: name, QueueOwnerAWSAccountId: account }))
+      url = this.sqs
+        .send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }))
         .then((r) => r.QueueUrl ?? '');
       url.catch(() => this.urls.delete(arn));
       this.urls.set(arn, url);
