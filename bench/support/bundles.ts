@@ -89,11 +89,14 @@ export async function bundleEntry(
 }
 
 // Runs in the child: time only the require() of the bundle, not Node's own start-up.
+// CPU time too: on a shared machine the wall time includes waiting for a core, the CPU time does not.
 const LOAD_SCRIPT = [
+  'const cpu = process.cpuUsage();',
   'const start = process.hrtime.bigint();',
   'require(process.argv[1]);',
   'const elapsed = process.hrtime.bigint() - start;',
-  'process.stdout.write("SWITCHYARD_LOAD_NS=" + elapsed + "\\n");',
+  'const used = process.cpuUsage(cpu);',
+  'process.stdout.write("SWITCHYARD_LOAD_NS=" + elapsed + " CPU_US=" + (used.user + used.system) + "\\n");',
 ].join('\n');
 
 export class ModuleLoadError extends Error {
@@ -117,12 +120,18 @@ export interface ColdLoadOptions {
  * Processes run one after another so they do not compete for the CPU.
  */
 export function measureColdLoad(file: string, options: ColdLoadOptions = {}): SampleSummary {
-  return summarize(coldLoadSamples(file, options));
+  return summarize(coldLoadSamples(file, options).wallMs);
 }
 
-/** The samples behind measureColdLoad, in milliseconds. */
-function coldLoadSamples(file: string, options: ColdLoadOptions): number[] {
-  const samples: number[] = [];
+/** Wall and CPU time (user + system, all threads) of each load, in milliseconds. */
+export interface LoadSamples {
+  readonly wallMs: number[];
+  readonly cpuMs: number[];
+}
+
+/** The samples behind measureColdLoad. */
+function coldLoadSamples(file: string, options: ColdLoadOptions): LoadSamples {
+  const samples: LoadSamples = { wallMs: [], cpuMs: [] };
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -139,14 +148,15 @@ function coldLoadSamples(file: string, options: ColdLoadOptions): number[] {
       encoding: 'utf8',
       timeout: 60_000,
     });
-    const match = /SWITCHYARD_LOAD_NS=(\d+)/.exec(child.stdout ?? '');
+    const match = /SWITCHYARD_LOAD_NS=(\d+) CPU_US=(\d+)/.exec(child.stdout ?? '');
     if (child.status !== 0 || !match) {
       throw new ModuleLoadError(
         file,
         (child.stderr || child.error?.message || `exit ${child.status}`).trim(),
       );
     }
-    samples.push(Number(match[1]) / 1e6);
+    samples.wallMs.push(Number(match[1]) / 1e6);
+    samples.cpuMs.push(Number(match[2]) / 1e3);
   }
   return samples;
 }
@@ -161,13 +171,13 @@ export interface ColdLoadCase {
 /**
  * Cold `require` of several bundles, interleaved: round i loads every case once, in an order that
  * rotates each round, so load on a shared machine falls on all cases alike. Returns each case's
- * samples in milliseconds, by name.
+ * samples (wall and CPU milliseconds), by name.
  */
 export function measureColdLoadInterleaved(
   cases: readonly ColdLoadCase[],
   options: ColdLoadOptions = {},
-): Map<string, number[]> {
-  const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+): Map<string, LoadSamples> {
+  const samples = new Map<string, LoadSamples>(cases.map((c) => [c.name, { wallMs: [], cpuMs: [] }]));
   const rounds = options.processes ?? 20;
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < cases.length; k++) {
@@ -176,8 +186,9 @@ export function measureColdLoadInterleaved(
         ...options.environment,
         ...(c.nodeOptions ? { NODE_OPTIONS: c.nodeOptions } : {}),
       };
-      const [sample] = coldLoadSamples(c.file, { ...options, processes: 1, environment });
-      samples.get(c.name)!.push(sample!);
+      const { wallMs, cpuMs } = coldLoadSamples(c.file, { ...options, processes: 1, environment });
+      samples.get(c.name)!.wallMs.push(...wallMs);
+      samples.get(c.name)!.cpuMs.push(...cpuMs);
     }
   }
   return samples;

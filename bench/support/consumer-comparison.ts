@@ -37,12 +37,16 @@ export interface ValidatorFigure {
   readonly validator: Validator;
   readonly bytes: number;
   readonly load: SampleSummary;
+  readonly cpu: SampleSummary;
 }
 
 export interface ColdLoadFigure {
   readonly consumer: Consumer;
   readonly mode: SourceMapMode;
+  /** Wall time of the require. */
   readonly load: SampleSummary;
+  /** CPU time (user + system) of the require: what a loaded machine does not inflate. */
+  readonly cpu: SampleSummary;
 }
 
 export interface ConsumerComparison {
@@ -52,12 +56,15 @@ export interface ConsumerComparison {
   readonly ratios: Readonly<Record<SourceMapMode, number>>;
   /** The same per round (each round loads both), then the median: robust to load drifting over the run. */
   readonly pairedRatios: Readonly<Record<SourceMapMode, number>>;
+  /** Median CPU time of the require, Switchyard / Powertools, per source map mode. */
+  readonly cpuRatios: Readonly<Record<SourceMapMode, number>>;
   /**
    * Cold `require('@aws-sdk/client-dynamodb')` alone: both consumers load this client at module load
    * (for duplicate detection), so it is a floor under both figures that neither bundle controls.
    */
   readonly dynamodbClientLoad: SampleSummary;
-  /** (Switchyard - floor) / (Powertools - floor), medians, without source maps: the bundles' own share. */
+  readonly dynamodbClientCpu: SampleSummary;
+  /** (Switchyard - floor) / (Powertools - floor), median CPU times, without source maps: the bundles' own share. */
   readonly ratioAboveClientFloor: number;
   readonly validators: readonly ValidatorFigure[];
 }
@@ -173,28 +180,35 @@ export async function compareConsumers(
   const loads: ColdLoadFigure[] = [];
   const ratios = {} as Record<SourceMapMode, number>;
   const pairedRatios = {} as Record<SourceMapMode, number>;
+  const cpuRatios = {} as Record<SourceMapMode, number>;
   for (const mode of SOURCE_MAP_MODES) {
     for (const consumer of CONSUMERS) {
-      loads.push({ consumer, mode, load: summarize(samples.get(caseName(consumer, mode))!) });
+      const { wallMs, cpuMs } = samples.get(caseName(consumer, mode))!;
+      loads.push({ consumer, mode, load: summarize(wallMs), cpu: summarize(cpuMs) });
     }
     const ours = samples.get(caseName('switchyard', mode))!;
     const theirs = samples.get(caseName('powertools', mode))!;
-    ratios[mode] = round(median(ours) / median(theirs));
-    pairedRatios[mode] = round(median(ours.map((ms, i) => ms / theirs[i]!)));
+    ratios[mode] = round(median(ours.wallMs) / median(theirs.wallMs));
+    pairedRatios[mode] = round(median(ours.wallMs.map((ms, i) => ms / theirs.wallMs[i]!)));
+    cpuRatios[mode] = round(median(ours.cpuMs) / median(theirs.cpuMs));
   }
-  const floor = median(samples.get('dynamodb-client')!);
-  const above = (consumer: Consumer) => median(samples.get(caseName(consumer, 'no source map'))!) - floor;
+  const floor = median(samples.get('dynamodb-client')!.cpuMs);
+  const above = (consumer: Consumer) =>
+    median(samples.get(caseName(consumer, 'no source map'))!.cpuMs) - floor;
   return {
     bundles,
     loads,
     ratios,
     pairedRatios,
-    dynamodbClientLoad: summarize(samples.get('dynamodb-client')!),
+    cpuRatios,
+    dynamodbClientLoad: summarize(samples.get('dynamodb-client')!.wallMs),
+    dynamodbClientCpu: summarize(samples.get('dynamodb-client')!.cpuMs),
     ratioAboveClientFloor: round(above('switchyard') / above('powertools')),
     validators: validatorBundles.map((v) => ({
       validator: v.validator,
       bytes: v.bytes,
-      load: summarize(samples.get(v.validator)!),
+      load: summarize(samples.get(v.validator)!.wallMs),
+      cpu: summarize(samples.get(v.validator)!.cpuMs),
     })),
   };
 }

@@ -5,7 +5,7 @@
  */
 
 import { defineCommand, defineEvent, defineReply } from 'switchyard-aws/runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const LineItem = z.object({
   sku: z.string().min(1),
