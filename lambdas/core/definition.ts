@@ -64,6 +64,10 @@ function pathOf(issue: StandardSchemaV1.Issue): string {
 /**
  * Runs a Standard Schema validator synchronously: the value it yields, or the issues it found.
  * Throws MessageValidationError naming `subject` when the validator is asynchronous.
+ *
+ * @example
+ * const result = checkAgainstSchema('the body of POST /orders', PlaceOrderRequest, body);
+ * if (result.issues) return { statusCode: 400, body: { issues: result.issues } };
  */
 export function checkAgainstSchema<S extends PayloadSchema>(
   subject: string,

@@ -5,8 +5,10 @@
 import type { StandardJSONSchemaV1 } from '@standard-schema/spec';
 import { toJSONSchema } from 'zod/v4/core';
 import type { MessageDefinition } from '../../lambdas/core/definition';
+import { ConfigurationError } from '../../lambdas/core/errors';
 
-export class PayloadSchemaNotConvertibleError extends Error {
+/** A message schema whose validator cannot produce JSON Schema: a misconfiguration, found at synth. */
+export class PayloadSchemaNotConvertibleError extends ConfigurationError {
   constructor(message: string) {
     super(message);
     this.name = 'PayloadSchemaNotConvertibleError';
@@ -19,6 +21,13 @@ function standardJsonSchema(schema: unknown): StandardJSONSchemaV1.Converter | u
   return typeof converter?.output === 'function' ? converter : undefined;
 }
 
+/**
+ * The payload's JSON Schema, draft-07. Throws PayloadSchemaNotConvertibleError, naming the type and
+ * the validators that can, when the schema's validator cannot convert.
+ *
+ * @example
+ * payloadJsonSchema(OrderPlaced); // { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', ... }
+ */
 export function payloadJsonSchema(definition: MessageDefinition): Record<string, unknown> {
   // Validators that implement Standard JSON Schema (zod 4 classic, arktype, valibot wrapped in
   // `toStandardJsonSchema`) convert themselves.
