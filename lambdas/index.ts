@@ -4,11 +4,6 @@
  * outbox. Nothing here imports aws-cdk-lib, so a function bundle stays small.
  */
 
-/**
- * The zod the message definitions are written with: importing it from here guarantees the schemas
- * and the runtime share one copy (zod's types differ between major versions).
- */
-export { z } from 'zod';
 export * from './claim-check';
 export * from './consumer';
 export * from './core';

@@ -184,7 +184,8 @@ export class TransactionalOutbox extends Construct implements IAlarmSource {
       tracing: lambda.Tracing.ACTIVE,
       role: this.relayRole,
       logGroup,
-      bundling: { minify: true, sourceMap: true, target: 'node22' },
+      // No source map, as ServiceFunction deploys by default (see its `sourceMaps`).
+      bundling: { minify: true, sourceMap: false, target: 'node22' },
       environment: {
         [OutboxEnvironment.TABLE]: this.table.tableName,
         [OutboxEnvironment.PARTITION_KEY]: partitionKey,

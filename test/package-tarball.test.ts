@@ -145,8 +145,9 @@ describe(`the packed ${PACKAGE} in a new CDK app on its minimum aws-cdk-lib`, ()
     expect({ status: tsc.status, output: tsc.stdout + tsc.stderr }).toEqual({ status: 0, output: '' });
   }, 300_000);
 
-  test('the consumer bundles small: SDK external, nothing from aws-cdk-lib', async () => {
-    // As NodejsFunction bundles it by default for nodejs22.x: @aws-sdk/* is provided by the runtime.
+  test('the consumer bundles under 60,000 bytes: SDK external, the ES module build, nothing from aws-cdk-lib', async () => {
+    // As NodejsFunction bundles it for nodejs22.x (minified, as the constructs deploy it): @aws-sdk/*
+    // is provided by the runtime, and nothing else is left out (not even @smithy/*).
     const outfile = join(app.dir, 'build', 'bundle-check', 'billing.js');
     const result = await build({
       entryPoints: [join(app.dir, 'lambda', 'billing.ts')],
@@ -163,7 +164,9 @@ describe(`the packed ${PACKAGE} in a new CDK app on its minimum aws-cdk-lib`, ()
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((f) => /node_modules\/(aws-cdk-lib|constructs|cdk-nag)\//.test(f))).toEqual([]);
-    expect(inputs.some((f) => f.includes(`node_modules/${PACKAGE}/dist/lambdas/`))).toBe(true);
+    // esbuild takes the runtime's ES module build (the `module` export condition), which it can tree-shake.
+    expect(inputs.some((f) => f.includes(`node_modules/${PACKAGE}/dist/esm/lambdas/`))).toBe(true);
+    expect(inputs.filter((f) => f.includes(`node_modules/${PACKAGE}/dist/lambdas/`))).toEqual([]);
     const bytes = statSync(outfile).size;
     const byPackage = new Map<string, number>();
     for (const output of Object.values(result.metafile.outputs)) {
@@ -174,11 +177,24 @@ describe(`the packed ${PACKAGE} in a new CDK app on its minimum aws-cdk-lib`, ()
     }
     const shares = [...byPackage]
       .sort((a, b) => b[1] - a[1])
-      .map(([owner, n]) => `${owner} ${(n / 1024).toFixed(1)} KiB`)
+      .map(([owner, n]) => `${owner} ${n} B`)
       .join(', ');
-    console.log(`consumer bundle ${(bytes / 1024).toFixed(1)} KiB minified (@aws-sdk/* external): ${shares}`);
-    // A regression guard, not a benchmark: a bundle that drags in aws-cdk-lib is megabytes.
-    expect(bytes).toBeLessThan(1024 * 1024);
+    console.log(`consumer bundle ${bytes} bytes minified (@aws-sdk/* external): ${shares}`);
+    // The budget of issue 13: a consumer of one message type is at most 60,000 bytes.
+    expect(bytes).toBeLessThanOrEqual(60_000);
+  });
+
+  test('a CommonJS consumer that does not bundle still loads the runtime (the `default` export)', () => {
+    const load = run(
+      'node',
+      [
+        '-e',
+        `const r = require('${PACKAGE}/runtime'); process.stdout.write(typeof r.createConsumer + ' ' + require.resolve('${PACKAGE}/runtime'))`,
+      ],
+      app.dir,
+    );
+    expect(load.stderr).toBe('');
+    expect(load.stdout).toMatch(new RegExp(`^function .*node_modules/${PACKAGE}/dist/lambdas/index\\.js$`));
   });
 
   test('a plain NodejsFunction bundles a user entry importing the runtime, with no extra configuration', () => {
@@ -199,7 +215,7 @@ describe(`the packed ${PACKAGE} in a new CDK app on its minimum aws-cdk-lib`, ()
     // NodejsFunction does not minify by default, so esbuild marks each bundled module with a
     // `// node_modules/<path>` comment: the runtime came from the installed package, aws-cdk-lib did
     // not come along, and the SDK is left to the Lambda runtime.
-    expect(bundle).toMatch(/^\/\/ node_modules\/switchyard-aws\/dist\/lambdas\/consumer\//m);
+    expect(bundle).toMatch(/^\/\/ node_modules\/switchyard-aws\/dist\/esm\/lambdas\/consumer\//m);
     expect(bundle).not.toMatch(/^\/\/ node_modules\/(aws-cdk-lib|constructs|cdk-nag)\//m);
     expect(bundle).toMatch(/require\("@aws-sdk\/client-s[nq]s"\)/);
   }, 300_000);

@@ -19,11 +19,16 @@ import {
   functionEntries,
   measureColdLoad,
 } from '../support/bundles';
+import { type ConsumerComparison, compareConsumers } from '../support/consumer-comparison';
 import { countRequests, type RequestCounter } from '../support/request-counter';
 import { round, type SampleSummary } from '../support/stats';
 
 const MESSAGES = 1_000;
 const LOAD_PROCESSES = 20;
+/** Rounds of the interleaved one-type consumer comparison (each round loads every case once). */
+const COMPARISON_ROUNDS = 30;
+/** What the constructs deploy by default (lib/service-function.ts): no source map, no --enable-source-maps. */
+const DEFAULT_MODE = 'no source map';
 
 /** Message sizes to compare: a typical small event, and one large enough that 256 KiB binds first. */
 const PAYLOADS = [
@@ -272,11 +277,98 @@ function bundleTable(cases: readonly BundleCase[], baseline: SampleSummary, entr
     ],
     notes:
       `Each entry in ${entriesDir} bundled with esbuild as NodejsFunction deploys it (node22, cjs, minified, ` +
-      'source map). "Deployed" leaves @aws-sdk/* and @smithy/* to the Lambda runtime (loaded here from the ' +
+      'no source map). "Deployed" leaves @aws-sdk/* and @smithy/* to the Lambda runtime (loaded here from the ' +
       'repository\'s node_modules); "fully bundled" includes them. Load time is the median over ' +
       `${LOAD_PROCESSES} fresh Node processes of require() of the bundle alone (Node start-up excluded).` +
       (cases.length === 0 ? ' No function entries exist yet.' : ''),
   };
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+function comparisonTables(comparison: ConsumerComparison): BenchTable[] {
+  const bundleRows = comparison.bundles.map((b) => [
+    b.consumer,
+    b.sourceMap ? 'with source map' : 'no source map',
+    b.bytes,
+    b.sourceMapBytes,
+    b.byPackage
+      .slice(0, 4)
+      .map((p) => `${p.name} ${kib(p.bytes)}`)
+      .join(', '),
+  ]);
+  const loadRows = comparison.loads.map((l) => [
+    l.consumer,
+    l.mode,
+    l.load.medianMs,
+    `${l.load.minMs}-${l.load.maxMs}`,
+    l.cpu.medianMs,
+    l.consumer === 'switchyard' ? comparison.ratios[l.mode] : '-',
+    l.consumer === 'switchyard' ? comparison.pairedRatios[l.mode] : '-',
+    l.consumer === 'switchyard' ? comparison.cpuRatios[l.mode] : '-',
+  ]);
+  const floor = comparison.dynamodbClientLoad;
+  const floorCpu = comparison.dynamodbClientCpu;
+  return [
+    {
+      title: 'One-type consumer vs Powertools: bundle bytes',
+      columns: ['consumer', 'build', 'bytes', 'source map bytes', 'largest inputs'],
+      rows: bundleRows,
+      notes:
+        'bench/fixtures/one-type-consumer/: one message type (zod/mini schema), duplicate detection in DynamoDB ' +
+        '(Switchyard `marker`, Powertools idempotency), one log line, ReportBatchItemFailures. Bundled in a fresh ' +
+        'app with esbuild as NodejsFunction does (cjs, node22, minified, @aws-sdk/* external, nothing else), ' +
+        'Switchyard from `npm pack` of this repository.',
+    },
+    {
+      title: 'One-type consumer vs Powertools: cold require',
+      columns: [
+        'consumer',
+        'source maps',
+        'median ms',
+        'min-max ms',
+        'CPU median ms',
+        'ratio of medians',
+        'median of paired ratios',
+        'CPU ratio',
+      ],
+      rows: [
+        ...loadRows,
+        [
+          '@aws-sdk/client-dynamodb alone',
+          'no source map',
+          floor.medianMs,
+          `${floor.minMs}-${floor.maxMs}`,
+          floorCpu.medianMs,
+          '-',
+          '-',
+          '-',
+        ],
+      ],
+      notes:
+        `${COMPARISON_ROUNDS} rounds; each round loads every row once in a fresh Node process, in rotating order, so ` +
+        'machine load falls on all rows alike. The SDK is external and loaded from the repository (as the Lambda ' +
+        'runtime provides it). Both consumers load @aws-sdk/client-dynamodb at module load; its own cold require ' +
+        'is the last row. CPU time (user + system of the whole process during the require) is not inflated by ' +
+        'waiting for a core, so on a loaded machine its ratio is the steadier one. ' +
+        `Bundles' own share of CPU time, (Switchyard - client) / (Powertools - client): ` +
+        `${comparison.ratioAboveClientFloor}.`,
+    },
+    {
+      title: 'Validators alone: the one-type schema, bundled and loaded',
+      columns: ['validator', 'bytes', 'cold require median ms', 'min-max ms', 'CPU median ms'],
+      rows: comparison.validators.map((v) => [
+        v.validator,
+        v.bytes,
+        v.load.medianMs,
+        `${v.load.minMs}-${v.load.maxMs}`,
+        v.cpu.medianMs,
+      ]),
+      notes:
+        'bench/fixtures/validators/: z.object({ orderId: string, total: number }) and its Standard Schema validate, ' +
+        'bundled as above (esbuild takes the ES module builds of all three), loaded in the same interleaved rounds.',
+    },
+  ];
 }
 
 export const suite: BenchSuite = {
@@ -290,15 +382,23 @@ export const suite: BenchSuite = {
     const outDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-bundles-'));
     let bundleCases: BundleCase[];
     let baseline: SampleSummary;
+    let comparison: ConsumerComparison;
     try {
       bundleCases = await measureBundles(context, functionEntries(entriesDir), outDir);
       // What require() costs for a module that does nothing: the floor under every bundle's figure.
       const empty = join(outDir, 'empty.js');
       writeFileSync(empty, '');
       baseline = measureColdLoad(empty, { processes: LOAD_PROCESSES });
+      context.log('one-type consumer vs Powertools: packing the repository and bundling both');
+      comparison = await compareConsumers(context.root, join(outDir, 'one-type-consumer'), COMPARISON_ROUNDS);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
+    const consumerBundle = comparison.bundles.find((b) => b.consumer === 'switchyard' && !b.sourceMap)!;
+    context.log(
+      `one-type consumer ${consumerBundle.bytes} bytes; cold require ratio to Powertools ${comparison.ratios[DEFAULT_MODE]} ` +
+        `(CPU time ${comparison.cpuRatios[DEFAULT_MODE]})`,
+    );
 
     return {
       figures: {
@@ -317,8 +417,30 @@ export const suite: BenchSuite = {
               },
         ),
         emptyModuleLoad: baseline,
+        /** The one-type consumer (bench/fixtures/one-type-consumer), SDK external, as the constructs deploy it. */
+        consumerBundleBytes: consumerBundle.bytes,
+        /** Median cold require of the one-type consumer / of its Powertools equivalent, same run, interleaved. */
+        coldLoadRatioToPowertools: comparison.ratios[DEFAULT_MODE],
+        /** The same with CPU time instead of wall time (steadier on a loaded machine). */
+        coldLoadCpuRatioToPowertools: comparison.cpuRatios[DEFAULT_MODE],
+        oneTypeConsumer: {
+          bundles: comparison.bundles.map(({ outfile: _outfile, ...b }) => b),
+          coldLoad: comparison.loads,
+          ratioOfMedians: comparison.ratios,
+          medianOfPairedRatios: comparison.pairedRatios,
+          cpuRatios: comparison.cpuRatios,
+          dynamodbClientLoad: comparison.dynamodbClientLoad,
+          dynamodbClientCpu: comparison.dynamodbClientCpu,
+          ratioAboveClientFloor: comparison.ratioAboveClientFloor,
+          rounds: COMPARISON_ROUNDS,
+        },
+        validators: comparison.validators,
       },
-      tables: [requestTable(requestCases), bundleTable(bundleCases, baseline, 'example/functions/')],
+      tables: [
+        requestTable(requestCases),
+        bundleTable(bundleCases, baseline, 'example/functions/'),
+        ...comparisonTables(comparison),
+      ],
     };
   },
 };

@@ -10,7 +10,7 @@ import { type SampleSummary, summarize } from './stats';
 
 /**
  * esbuild options of a deployed function, as NodejsFunction builds it for nodejs22.x with
- * `minify: true, sourceMap: true`: the Lambda runtime ships the AWS SDK v3, so `@aws-sdk/*` stays
+ * `minify: true, sourceMap: false` (ServiceFunction's default): the Lambda runtime ships the AWS SDK v3, so `@aws-sdk/*` stays
  * external, and `@smithy/*` too because cdk.json sets `sdkV3ExcludeSmithyPackages`.
  */
 export const DEPLOYED_BUNDLE_OPTIONS = {
@@ -19,7 +19,7 @@ export const DEPLOYED_BUNDLE_OPTIONS = {
   target: 'node22',
   format: 'cjs',
   minify: true,
-  sourcemap: true,
+  sourcemap: false,
   external: ['@aws-sdk/*', '@smithy/*'],
 } as const satisfies BuildOptions;
 
@@ -33,6 +33,7 @@ export type BundleVariant = 'deployed' | 'full';
 
 export interface BundleFigures {
   readonly bytes: number;
+  /** 0: deployed bundles carry no source map (the one-type consumer comparison measures one). */
   readonly sourceMapBytes: number;
   /** The npm package (or `own code`) that contributes most bytes to the bundle. */
   readonly largestInput: { readonly name: string; readonly bytes: number };
@@ -81,18 +82,21 @@ export async function bundleEntry(
   });
   return {
     bytes: statSync(outfile).size,
-    sourceMapBytes: statSync(`${outfile}.map`).size,
+    sourceMapBytes: existsSync(`${outfile}.map`) ? statSync(`${outfile}.map`).size : 0,
     largestInput: largestInput(result.metafile, join(variant, name, 'index.js')),
     outfile,
   };
 }
 
 // Runs in the child: time only the require() of the bundle, not Node's own start-up.
+// CPU time too: on a shared machine the wall time includes waiting for a core, the CPU time does not.
 const LOAD_SCRIPT = [
+  'const cpu = process.cpuUsage();',
   'const start = process.hrtime.bigint();',
   'require(process.argv[1]);',
   'const elapsed = process.hrtime.bigint() - start;',
-  'process.stdout.write("SWITCHYARD_LOAD_NS=" + elapsed + "\\n");',
+  'const used = process.cpuUsage(cpu);',
+  'process.stdout.write("SWITCHYARD_LOAD_NS=" + elapsed + " CPU_US=" + (used.user + used.system) + "\\n");',
 ].join('\n');
 
 export class ModuleLoadError extends Error {
@@ -116,7 +120,18 @@ export interface ColdLoadOptions {
  * Processes run one after another so they do not compete for the CPU.
  */
 export function measureColdLoad(file: string, options: ColdLoadOptions = {}): SampleSummary {
-  const samples: number[] = [];
+  return summarize(coldLoadSamples(file, options).wallMs);
+}
+
+/** Wall and CPU time (user + system, all threads) of each load, in milliseconds. */
+export interface LoadSamples {
+  readonly wallMs: number[];
+  readonly cpuMs: number[];
+}
+
+/** The samples behind measureColdLoad. */
+function coldLoadSamples(file: string, options: ColdLoadOptions): LoadSamples {
+  const samples: LoadSamples = { wallMs: [], cpuMs: [] };
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -133,14 +148,48 @@ export function measureColdLoad(file: string, options: ColdLoadOptions = {}): Sa
       encoding: 'utf8',
       timeout: 60_000,
     });
-    const match = /SWITCHYARD_LOAD_NS=(\d+)/.exec(child.stdout ?? '');
+    const match = /SWITCHYARD_LOAD_NS=(\d+) CPU_US=(\d+)/.exec(child.stdout ?? '');
     if (child.status !== 0 || !match) {
       throw new ModuleLoadError(
         file,
         (child.stderr || child.error?.message || `exit ${child.status}`).trim(),
       );
     }
-    samples.push(Number(match[1]) / 1e6);
+    samples.wallMs.push(Number(match[1]) / 1e6);
+    samples.cpuMs.push(Number(match[2]) / 1e3);
   }
-  return summarize(samples);
+  return samples;
+}
+
+export interface ColdLoadCase {
+  readonly name: string;
+  readonly file: string;
+  /** NODE_OPTIONS of the child, e.g. `--enable-source-maps`. */
+  readonly nodeOptions?: string;
+}
+
+/**
+ * Cold `require` of several bundles, interleaved: round i loads every case once, in an order that
+ * rotates each round, so load on a shared machine falls on all cases alike. Returns each case's
+ * samples (wall and CPU milliseconds), by name.
+ */
+export function measureColdLoadInterleaved(
+  cases: readonly ColdLoadCase[],
+  options: ColdLoadOptions = {},
+): Map<string, LoadSamples> {
+  const samples = new Map<string, LoadSamples>(cases.map((c) => [c.name, { wallMs: [], cpuMs: [] }]));
+  const rounds = options.processes ?? 20;
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const c = cases[(round + k) % cases.length]!;
+      const environment = {
+        ...options.environment,
+        ...(c.nodeOptions ? { NODE_OPTIONS: c.nodeOptions } : {}),
+      };
+      const { wallMs, cpuMs } = coldLoadSamples(c.file, { ...options, processes: 1, environment });
+      samples.get(c.name)!.wallMs.push(...wallMs);
+      samples.get(c.name)!.cpuMs.push(...cpuMs);
+    }
+  }
+  return samples;
 }

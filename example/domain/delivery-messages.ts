@@ -5,7 +5,7 @@
  */
 
 import { defineCommand, defineReply } from 'switchyard-aws/runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const DeliveryPriceQuoted = defineReply({
   type: 'DeliveryPriceQuoted',

@@ -4,7 +4,7 @@
  */
 
 import { defineCommand, defineReply } from 'switchyard-aws/runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const TicketEta = defineReply({
   type: 'TicketEta',

@@ -4,7 +4,8 @@
  * The partition key is the order id everywhere, so a FIFO channel keeps each order's messages in order.
  */
 
-import { defineCommand, defineEvent, defineReply, z } from 'switchyard-aws/runtime';
+import { defineCommand, defineEvent, defineReply } from 'switchyard-aws/runtime';
+import * as z from 'zod';
 
 export const LineItem = z.object({
   sku: z.string().min(1),

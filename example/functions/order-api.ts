@@ -21,7 +21,7 @@ import {
   RequestTimeoutError,
   route,
 } from 'switchyard-aws/runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TableVariables } from '../domain/channels';
 import { DeliveryNames, QUOTE_DEADLINE_MS, QuoteDeliveryPrice } from '../domain/delivery-messages';
 import { deliveryQuotes } from '../domain/delivery-quotes';

@@ -1,7 +1,6 @@
 /** The inbound side: typed handlers that the consumer adapter dispatches to, by message type. */
 import type { Context, SQSRecord } from 'aws-lambda';
-import type { z } from 'zod';
-import type { MessageDefinition } from '../core/definition';
+import type { MessageDefinition, OutputOf, PayloadSchema } from '../core/definition';
 import type { Message } from '../core/message';
 
 /** One structured JSON line per call. */
@@ -36,9 +35,9 @@ export interface HandlerRegistration {
  * @example
  * on(OrderCreated, async (message) => kitchen.createTicket(message.payload.orderId))
  */
-export function on<S extends z.ZodType>(
+export function on<S extends PayloadSchema>(
   definition: MessageDefinition<S>,
-  handler: MessageHandler<z.output<S>>,
+  handler: MessageHandler<OutputOf<S>>,
 ): HandlerRegistration {
   return { definition, handler: handler as MessageHandler<never> };
 }

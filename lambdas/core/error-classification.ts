@@ -1,10 +1,11 @@
 /**
  * Sorts SDK errors into "try again later" and "retrying cannot help", with the SDK's own
- * classification (@smithy/service-error-classification) rather than `$fault`: in SDK v3 a throttle
+ * service error classification (@smithy/core/retry, which @smithy/service-error-classification
+ * only re-exports) rather than `$fault`: in SDK v3 a throttle
  * is `$fault: 'client'` (SNS ThrottledException, SQS RequestThrottled, DynamoDB
  * ProvisionedThroughputExceededException...), yet it is the one client fault that must be retried.
  */
-import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import { wireErrorShape } from './wire-error-codes';
 
 /**

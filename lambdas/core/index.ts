@@ -1,7 +1,6 @@
 /** Public surface of the Switchyard message core. */
 export * from './definition';
 export * from './errors';
-export * from './header-schema';
 export * from './headers';
 export * from './ids';
 export * from './message';

@@ -8,16 +8,18 @@
  * message in the item's outbox (in-item mode): the log-tailing relay publishes it, so the result
  * is emitted once however many duplicate or late replies arrive.
  */
+
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { HandlerRegistration, Logger } from '../consumer/types';
 import { on } from '../consumer/types';
 import { defineDocument, type MessageDefinition } from '../core/definition';
 import { ConfigurationError } from '../core/errors';
 import { Headers } from '../core/headers';
 import { correlationIdOf, type Message } from '../core/message';
+import { stringFieldsSchema } from '../core/string-fields-schema';
 import { createDelayedDelivery, type DelayedDelivery } from '../delayed/delayed-delivery';
 import { schedulerSettingsFromEnvironment } from '../delayed/environment';
 import { MAX_DELAY_MS, SQS_MAX_DELAY_SECONDS } from '../delayed/limits';
@@ -42,7 +44,7 @@ export const MAX_DEADLINE_MS = MAX_DELAY_MS;
 export const GatheringDeadline = defineDocument({
   type: 'SwitchyardGatheringDeadline',
   description: 'Sent by a gatherer to its own queue, delayed until the deadline of a gathering.',
-  schema: z.object({ requestId: z.string().min(1), gatherer: z.string().min(1) }),
+  schema: stringFieldsSchema('requestId', 'gatherer'),
 });
 
 export type CompletionReason = 'all-replies' | 'quorum' | 'deadline';
@@ -84,7 +86,7 @@ export interface GathererOptions<P> {
   /** Names the gatherer in logs and in its deadline messages. */
   readonly name: string;
   /** The reply type it gathers. */
-  readonly reply: MessageDefinition<z.ZodType<P>>;
+  readonly reply: MessageDefinition<StandardSchemaV1<unknown, P>>;
   /** Builds the one result message from the gathered replies. */
   readonly complete: (gathering: Gathering<P>, reason: CompletionReason) => Message;
   /** Where the result goes: a channel bound to the gatherer's outbox relay (name or ref). */

@@ -1,12 +1,12 @@
 /**
  * Finish processing after returning a response, over HTTP: a Lambda function URL (or API Gateway
- * HTTP API, payload 2.0) handler with routes. A command route validates the body with its zod
+ * HTTP API, payload 2.0) handler with routes. A command route validates the body with its
  * schema, lets the handler commit state and messages (outbox) and answers 202 Accepted with a
  * status reference at once; a query route answers the status. Bad input gets 400 with what was
  * wrong; an unexpected error gets 500 with the request id, and is logged.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import { checkAgainstSchema, type OutputOf, type PayloadSchema } from '../core/definition';
 
 export interface HttpRequest<B> {
   readonly body: B;
@@ -25,7 +25,7 @@ export interface Route {
   /** Path with `{name}` parameters, e.g. `/orders/{orderId}`. */
   readonly path: string;
   /** Validates the JSON body (commands). @default - no body expected */
-  readonly body?: z.ZodType;
+  readonly body?: PayloadSchema;
   readonly handle: (request: HttpRequest<never>) => Promise<HttpResponse>;
 }
 
@@ -35,10 +35,10 @@ export function accepted(statusUrl: string, body: Record<string, unknown>): Http
 }
 
 /** Defines a route with a typed body. */
-export function route<S extends z.ZodType>(
+export function route<S extends PayloadSchema>(
   method: Route['method'],
   path: string,
-  handle: (request: HttpRequest<z.output<S>>) => Promise<HttpResponse>,
+  handle: (request: HttpRequest<OutputOf<S>>) => Promise<HttpResponse>,
   body?: S,
 ): Route {
   return { method, path, body, handle: handle as Route['handle'] };
@@ -110,17 +110,11 @@ export function createHttpApi(routes: readonly Route[]) {
           error: `The body is not JSON (${(error as Error).message}). Send a JSON object with content-type application/json.`,
         });
       }
-      const parsed = matched.body.safeParse(body);
-      if (!parsed.success) {
-        return json(400, {
-          error: 'The body does not match the request schema.',
-          issues: parsed.error.issues.map((i) => ({
-            path: i.path.join('.') || '(root)',
-            message: i.message,
-          })),
-        });
+      const parsed = checkAgainstSchema(`the body of ${matched.method} ${matched.path}`, matched.body, body);
+      if (parsed.issues) {
+        return json(400, { error: 'The body does not match the request schema.', issues: parsed.issues });
       }
-      body = parsed.data;
+      body = parsed.value;
     }
     try {
       const response = await matched.handle({ body: body as never, params, event });

@@ -2,8 +2,7 @@
  * One-way notification (a command with no reply address): the sender does not wait, and the API
  * gives it no way to ask for an answer. `replyTo` on such a command throws NoReplyExpectedError.
  */
-import type { z } from 'zod';
-import type { MessageDefinition } from '../core/definition';
+import type { InputOf, MessageDefinition, OutputOf, PayloadSchema } from '../core/definition';
 import { ConfigurationError, NotificationExpectsReplyError } from '../core/errors';
 import { MessageKinds } from '../core/headers';
 import type { Message, MessageOptions } from '../core/message';
@@ -19,11 +18,11 @@ export type NotificationOptions = Omit<MessageOptions, 'replyTo'>;
  * @example
  * unitOfWork.send(createNotification(DispatchCourier, { orderId, courierId }), 'courier-dispatch');
  */
-export function createNotification<S extends z.ZodType>(
+export function createNotification<S extends PayloadSchema>(
   definition: MessageDefinition<S>,
-  payload: z.input<S>,
+  payload: InputOf<S>,
   options: NotificationOptions = {},
-): Message<z.output<S>> {
+): Message<OutputOf<S>> {
   if (definition.kind !== MessageKinds.COMMAND) {
     throw new ConfigurationError(
       `${definition.type} is a ${definition.kind}, not a command: a one-way notification is a command to a service. ` +
@@ -50,11 +49,11 @@ export function createNotification<S extends z.ZodType>(
  * @example
  * await notify(producer, channelFromEnvironment('courier-dispatch'), DispatchCourier, { orderId, courierId });
  */
-export async function notify<S extends z.ZodType>(
+export async function notify<S extends PayloadSchema>(
   producer: MessageProducer,
   channel: string | ChannelRef,
   definition: MessageDefinition<S>,
-  payload: z.input<S>,
+  payload: InputOf<S>,
   options: NotificationOptions = {},
 ): Promise<SendResult> {
   const ref = typeof channel === 'string' ? channelRef(channel) : channel;

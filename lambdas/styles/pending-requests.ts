@@ -8,10 +8,9 @@
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
 import type { HandlerRegistration, Logger } from '../consumer/types';
 import { on } from '../consumer/types';
-import type { MessageDefinition } from '../core/definition';
+import type { InputOf, MessageDefinition, PayloadSchema } from '../core/definition';
 import { ConfigurationError } from '../core/errors';
 import { correlationIdOf, type Message, type MessageOptions } from '../core/message';
 import { type ChannelRef, channelRef, type MessageProducer } from '../producer/port';
@@ -70,19 +69,19 @@ export interface RequestOptions extends Omit<MessageOptions, 'replyTo'> {
 
 export interface RequestClient {
   /** Registers the request (PENDING until its deadline) and sends it with this client's reply-to. */
-  send<S extends z.ZodType>(
+  send<S extends PayloadSchema>(
     channel: string | ChannelRef,
     definition: MessageDefinition<S>,
-    payload: z.input<S>,
+    payload: InputOf<S>,
     options: RequestOptions,
   ): Promise<PendingRequest>;
   /** Waits for the reply; at the deadline marks the request GAVE_UP and throws RequestTimeoutError. */
   wait(correlationId: string): Promise<StoredReply>;
   /** send + wait. */
-  request<S extends z.ZodType>(
+  request<S extends PayloadSchema>(
     channel: string | ChannelRef,
     definition: MessageDefinition<S>,
-    payload: z.input<S>,
+    payload: InputOf<S>,
     options: RequestOptions,
   ): Promise<StoredReply>;
   /** The record of one request (status, reply, late reply). */

@@ -6,8 +6,8 @@
  * headers and payload as JSON Schema generated from the zod schemas.
  */
 import { z } from 'zod';
-import { headerSchema } from '../../lambdas/core/header-schema';
 import { Headers, type MessageKind } from '../../lambdas/core/headers';
+import { headerSchema } from './header-schema';
 import type { ChannelModel, MessageModel, TopologyModel } from './model';
 
 export interface AsyncApiOptions {

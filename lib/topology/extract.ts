@@ -9,7 +9,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
-import { z } from 'zod';
 import type { MessageDefinition } from '../../lambdas/core/definition';
 import { OutboxEnvironment } from '../../lambdas/outbox/layout';
 import { MessageConsumer } from '../message-consumer';
@@ -26,6 +25,7 @@ import {
   TOPOLOGY_MODEL_VERSION,
   type TopologyModel,
 } from './model';
+import { payloadJsonSchema } from './payload-json-schema';
 
 /** A function's display name: its construct path below the stack, without `/Resource`. */
 function functionName(stack: Stack, fn: IConstruct): string {
@@ -63,7 +63,7 @@ function messageModel(definition: MessageDefinition): MessageModel {
     type: definition.type,
     kind: definition.kind,
     description: definition.description,
-    payloadSchema: z.toJSONSchema(definition.schema, { target: 'draft-7' }) as Record<string, unknown>,
+    payloadSchema: payloadJsonSchema(definition),
     replies: definition.replies.map((r) => r.type),
   };
 }

@@ -10,7 +10,7 @@
  */
 import { PublishCommand, type PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
-import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { CredentialRegistry } from '../iam/credentials';
 
 export const DEFAULT_GROUP = 'default';

@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import { defineReply, z } from '../../lambdas';
+import * as z from 'zod';
+import { defineReply } from '../../lambdas';
 import {
   BackboneMonitoring,
   DelayedDelivery,

@@ -15,6 +15,7 @@ export const REPO_ROOT = join(__dirname, '..', '..');
 interface RepoPackageJson {
   readonly name: string;
   readonly peerDependencies: Record<string, string>;
+  readonly dependencies: Record<string, string>;
   readonly devDependencies: Record<string, string>;
 }
 
@@ -122,7 +123,13 @@ export function createFreshApp(tarball: string): FreshApp {
         name: 'fresh-switchyard-app',
         version: '0.0.0',
         private: true,
-        dependencies: { [pkg.name]: `file:${tarball}`, 'aws-cdk-lib': awsCdkLib, constructs },
+        // zod: the README's message schemas (a user's own validator, as the README's install line says).
+        dependencies: {
+          [pkg.name]: `file:${tarball}`,
+          'aws-cdk-lib': awsCdkLib,
+          constructs,
+          zod: pkg.dependencies.zod,
+        },
         devDependencies: { '@types/node': pkg.devDependencies['@types/node'] },
       },
       null,

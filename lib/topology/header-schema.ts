@@ -3,7 +3,7 @@
  * from code rather than written by hand.
  */
 import { z } from 'zod';
-import { Headers, type MessageKind } from './headers';
+import { Headers, type MessageKind } from '../../lambdas/core/headers';
 
 /** Headers of a message of `type` and `kind`, as they travel in SNS/SQS message attributes. */
 export function headerSchema(type: string, kind: MessageKind, withReplyTo: boolean) {

@@ -1,0 +1,214 @@
+/**
+ * The one-type consumer against its Powertools equivalent (bench/fixtures/one-type-consumer/): both
+ * bundled from a fresh app the way NodejsFunction bundles them (esbuild, cjs, node22, minified,
+ * `@aws-sdk/*` left to the Lambda runtime), Switchyard from the packed package, with and without a
+ * source map; then cold `require` of each in fresh Node processes, interleaved, with and without
+ * `--enable-source-maps`.
+ */
+import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build, type Metafile } from 'esbuild';
+import { measureColdLoadInterleaved } from './bundles';
+import { installPackedPackage } from './packed-package';
+import { median, round, type SampleSummary, summarize } from './stats';
+
+export const CONSUMERS = ['switchyard', 'powertools'] as const;
+export type Consumer = (typeof CONSUMERS)[number];
+
+/** How a bundle is built and loaded: the source map question the constructs' default answers. */
+export const SOURCE_MAP_MODES = ['no source map', 'source map', 'source map + --enable-source-maps'] as const;
+export type SourceMapMode = (typeof SOURCE_MAP_MODES)[number];
+
+export interface ConsumerBundle {
+  readonly consumer: Consumer;
+  readonly sourceMap: boolean;
+  readonly bytes: number;
+  readonly sourceMapBytes: number;
+  /** Bytes in the bundle by npm package (`app code` for the fixture itself), largest first. */
+  readonly byPackage: readonly { readonly name: string; readonly bytes: number }[];
+  readonly outfile: string;
+}
+
+/** The schema libraries measured alone, before choosing one for the README (bench/fixtures/validators/). */
+export const VALIDATORS = ['zod-classic', 'zod-mini', 'valibot'] as const;
+export type Validator = (typeof VALIDATORS)[number];
+
+export interface ValidatorFigure {
+  readonly validator: Validator;
+  readonly bytes: number;
+  readonly load: SampleSummary;
+  readonly cpu: SampleSummary;
+}
+
+export interface ColdLoadFigure {
+  readonly consumer: Consumer;
+  readonly mode: SourceMapMode;
+  /** Wall time of the require. */
+  readonly load: SampleSummary;
+  /** CPU time (user + system) of the require: what a loaded machine does not inflate. */
+  readonly cpu: SampleSummary;
+}
+
+export interface ConsumerComparison {
+  readonly bundles: readonly ConsumerBundle[];
+  readonly loads: readonly ColdLoadFigure[];
+  /** Median cold require of Switchyard / of Powertools, per source map mode. */
+  readonly ratios: Readonly<Record<SourceMapMode, number>>;
+  /** The same per round (each round loads both), then the median: robust to load drifting over the run. */
+  readonly pairedRatios: Readonly<Record<SourceMapMode, number>>;
+  /** Median CPU time of the require, Switchyard / Powertools, per source map mode. */
+  readonly cpuRatios: Readonly<Record<SourceMapMode, number>>;
+  /**
+   * Cold `require('@aws-sdk/client-dynamodb')` alone: both consumers load this client at module load
+   * (for duplicate detection), so it is a floor under both figures that neither bundle controls.
+   */
+  readonly dynamodbClientLoad: SampleSummary;
+  readonly dynamodbClientCpu: SampleSummary;
+  /** (Switchyard - floor) / (Powertools - floor), median CPU times, without source maps: the bundles' own share. */
+  readonly ratioAboveClientFloor: number;
+  readonly validators: readonly ValidatorFigure[];
+}
+
+const FIXTURES = join(__dirname, '..', 'fixtures', 'one-type-consumer');
+const VALIDATOR_FIXTURES = join(__dirname, '..', 'fixtures', 'validators');
+
+async function bundleValidator(appDir: string, repoNodeModules: string, validator: Validator) {
+  const outfile = join(appDir, 'out', 'validators', `${validator}.js`);
+  await build({
+    entryPoints: [join(VALIDATOR_FIXTURES, `${validator}.ts`)],
+    absWorkingDir: appDir,
+    nodePaths: [repoNodeModules],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    outfile,
+    logLevel: 'silent',
+  });
+  return { validator, bytes: statSync(outfile).size, outfile };
+}
+
+function byPackage(metafile: Metafile): { name: string; bytes: number }[] {
+  const totals = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? 'app code';
+      totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...totals].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
+async function bundleConsumer(
+  appDir: string,
+  repoNodeModules: string,
+  consumer: Consumer,
+  sourceMap: boolean,
+): Promise<ConsumerBundle> {
+  const outfile = join(appDir, 'out', `${consumer}${sourceMap ? '-map' : ''}`, 'index.js');
+  const result = await build({
+    entryPoints: [join(appDir, 'src', `${consumer}.ts`)],
+    absWorkingDir: appDir,
+    // The packed package's own dependencies, and the Powertools packages, as npm would install them.
+    nodePaths: [repoNodeModules],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    sourcemap: sourceMap,
+    external: ['@aws-sdk/*'],
+    metafile: true,
+    outfile,
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  if (consumer === 'switchyard' && !inputs.some((i) => i.includes('node_modules/switchyard-aws/dist/esm/'))) {
+    throw new Error("The Switchyard consumer was not bundled from the packed package's ES module build.");
+  }
+  return {
+    consumer,
+    sourceMap,
+    bytes: statSync(outfile).size,
+    sourceMapBytes: sourceMap ? statSync(`${outfile}.map`).size : 0,
+    byPackage: byPackage(result.metafile),
+    outfile,
+  };
+}
+
+/** Packs the repository into `appDir`, bundles both consumers both ways and measures cold loads. */
+export async function compareConsumers(
+  root: string,
+  appDir: string,
+  processes: number,
+): Promise<ConsumerComparison> {
+  installPackedPackage(root, appDir);
+  mkdirSync(join(appDir, 'src'), { recursive: true });
+  for (const file of readdirSync(FIXTURES)) copyFileSync(join(FIXTURES, file), join(appDir, 'src', file));
+  const repoNodeModules = join(root, 'node_modules');
+
+  const bundles: ConsumerBundle[] = [];
+  for (const consumer of CONSUMERS) {
+    for (const sourceMap of [false, true]) {
+      bundles.push(await bundleConsumer(appDir, repoNodeModules, consumer, sourceMap));
+    }
+  }
+  const validatorBundles = [];
+  for (const validator of VALIDATORS)
+    validatorBundles.push(await bundleValidator(appDir, repoNodeModules, validator));
+  const fileOf = (consumer: Consumer, sourceMap: boolean) =>
+    bundles.find((b) => b.consumer === consumer && b.sourceMap === sourceMap)!.outfile;
+  const caseName = (consumer: Consumer, mode: SourceMapMode) => `${consumer}|${mode}`;
+  const cases = CONSUMERS.flatMap((consumer) => [
+    { name: caseName(consumer, 'no source map'), file: fileOf(consumer, false) },
+    { name: caseName(consumer, 'source map'), file: fileOf(consumer, true) },
+    {
+      name: caseName(consumer, 'source map + --enable-source-maps'),
+      file: fileOf(consumer, true),
+      nodeOptions: '--enable-source-maps',
+    },
+  ]);
+  const clientOnly = join(appDir, 'out', 'dynamodb-client', 'index.js');
+  mkdirSync(join(appDir, 'out', 'dynamodb-client'), { recursive: true });
+  writeFileSync(clientOnly, "require('@aws-sdk/client-dynamodb');\n");
+  cases.push({ name: 'dynamodb-client', file: clientOnly });
+  for (const v of validatorBundles) cases.push({ name: v.validator, file: v.outfile });
+  // The SDK is external, as on Lambda: the repository's copy stands in for the runtime's.
+  const samples = measureColdLoadInterleaved(cases, { processes, nodePath: [repoNodeModules] });
+
+  const loads: ColdLoadFigure[] = [];
+  const ratios = {} as Record<SourceMapMode, number>;
+  const pairedRatios = {} as Record<SourceMapMode, number>;
+  const cpuRatios = {} as Record<SourceMapMode, number>;
+  for (const mode of SOURCE_MAP_MODES) {
+    for (const consumer of CONSUMERS) {
+      const { wallMs, cpuMs } = samples.get(caseName(consumer, mode))!;
+      loads.push({ consumer, mode, load: summarize(wallMs), cpu: summarize(cpuMs) });
+    }
+    const ours = samples.get(caseName('switchyard', mode))!;
+    const theirs = samples.get(caseName('powertools', mode))!;
+    ratios[mode] = round(median(ours.wallMs) / median(theirs.wallMs));
+    pairedRatios[mode] = round(median(ours.wallMs.map((ms, i) => ms / theirs.wallMs[i]!)));
+    cpuRatios[mode] = round(median(ours.cpuMs) / median(theirs.cpuMs));
+  }
+  const floor = median(samples.get('dynamodb-client')!.cpuMs);
+  const above = (consumer: Consumer) =>
+    median(samples.get(caseName(consumer, 'no source map'))!.cpuMs) - floor;
+  return {
+    bundles,
+    loads,
+    ratios,
+    pairedRatios,
+    cpuRatios,
+    dynamodbClientLoad: summarize(samples.get('dynamodb-client')!.wallMs),
+    dynamodbClientCpu: summarize(samples.get('dynamodb-client')!.cpuMs),
+    ratioAboveClientFloor: round(above('switchyard') / above('powertools')),
+    validators: validatorBundles.map((v) => ({
+      validator: v.validator,
+      bytes: v.bytes,
+      load: summarize(samples.get(v.validator)!.wallMs),
+      cpu: summarize(samples.get(v.validator)!.cpuMs),
+    })),
+  };
+}
