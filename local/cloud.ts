@@ -292,6 +292,21 @@ export class LocalCloud {
     return this.host(this.findFunction(query).name).invoke(event);
   }
 
+  /**
+   * Function instances (worker threads) started so far, and inits that passed Lambda's 10 s init
+   * limit (each was retried within its invocation, as Lambda does, so it costs time, not a failure).
+   */
+  initStats(): { instancesStarted: number; initTimeouts: number } {
+    let instancesStarted = 0;
+    let initTimeouts = 0;
+    for (const host of this.hosts.values()) {
+      const stats = host.initStats();
+      instancesStarted += stats.instancesStarted;
+      initTimeouts += stats.initTimeouts;
+    }
+    return { instancesStarted, initTimeouts };
+  }
+
   /** Every call the template's policies denied, once per principal, action and resource. */
   denials(): Denial[] {
     return this.strict?.denials() ?? [];

@@ -157,6 +157,11 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       const flow = await collectFlowReport(cloud);
       for (const line of [...formatWorkload(result), ...formatFlowReport(flow)]) output.out(line);
       if (probes) for (const line of formatLatency(probes.unloaded, probes.loaded)) output.out(line);
+      const init = cloud.initStats();
+      output.out(
+        `Function instances: ${init.instancesStarted} started, ${init.initTimeouts} init(s) past the 10 s init limit` +
+          (init.initTimeouts > 0 ? ' (each retried within its invocation, as Lambda does)' : ''),
+      );
       output.out(
         `Time: ${((workloadDone - started) / 1000).toFixed(1)} s from start to the last approval of the workload` +
           (probes ? `, latency measurement ${((Date.now() - workloadDone) / 1000).toFixed(1)} s more.` : '.'),
