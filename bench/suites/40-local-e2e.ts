@@ -13,6 +13,7 @@
  *
  * The suite starts its own emulators (not the shared ones) so their CPU can be read per process.
  */
+import { Agent } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -163,13 +164,17 @@ export const localE2eSuite: BenchSuite = {
       }
 
       context.log(`local-e2e: baseline, ${ORDERS} orders of hand-written calls ...`);
-      const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-      const region = process.env.AWS_REGION ?? 'us-east-1';
+      // Enough sockets that the baseline never queues inside its own SDK clients (the default is 50).
+      const config = {
+        region: process.env.AWS_REGION ?? 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 256 }) },
+      };
       const clients = {
-        dynamodb: new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials }),
-        streams: new DynamoDBStreamsClient({ endpoint: endpoints.dynamodb, region, credentials }),
-        sns: new SNSClient({ endpoint: endpoints.snsSqs, region, credentials }),
-        sqs: new SQSClient({ endpoint: endpoints.snsSqs, region, credentials }),
+        dynamodb: new DynamoDBClient({ ...config, endpoint: endpoints.dynamodb }),
+        streams: new DynamoDBStreamsClient({ ...config, endpoint: endpoints.dynamodb }),
+        sns: new SNSClient({ ...config, endpoint: endpoints.snsSqs }),
+        sqs: new SQSClient({ ...config, endpoint: endpoints.snsSqs }),
       };
       const machineBefore = sampleMachine(children);
       const cpuBefore = cpu();
