@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { FunctionSpecError } from '../local/runtime/errors';
 import { FunctionHost, type LocalFunctionSpec } from '../local/runtime/function-host';
+import { workerExecArgv } from '../local/runtime/function-instance';
 import { uniqueName } from './support/emulators';
 
 const FIXTURES = join(__dirname, 'fixtures', 'functions');
@@ -241,5 +242,24 @@ describe('FunctionHost', () => {
       expect(result).toMatchObject({ ok: false, timedOut: true, error: { errorType: 'Sandbox.Timedout' } });
       expect(result.error?.errorMessage).toMatch(/Task timed out after 1\.00 seconds \(during init/);
     });
+  });
+});
+
+describe('workerExecArgv (issue 13)', () => {
+  test("drops the host's module preloads and keeps its other Node flags", () => {
+    expect(
+      workerExecArgv([
+        '-r',
+        'ts-node/register/transpile-only',
+        '--enable-source-maps',
+        '--require',
+        'tsconfig-paths/register',
+        '--require=esbuild-register',
+        '--import',
+        'tsx',
+        '--cpu-prof',
+        '--loader=ts-node/esm',
+      ]),
+    ).toEqual(['--enable-source-maps', '--cpu-prof']);
   });
 });

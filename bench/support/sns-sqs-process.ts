@@ -18,7 +18,7 @@ export async function spawnSnsSqs(): Promise<SnsSqsProcess> {
   const root = resolve(__dirname, '..', '..');
   const child: ChildProcess = spawn(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', resolve(__dirname, 'sns-sqs-process.ts')],
+    ['-r', 'esbuild-register', resolve(__dirname, 'sns-sqs-process.ts')],
     { cwd: root, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, SWITCHYARD_SNS_SQS_CHILD: '1' } },
   );
   const endpoint = await new Promise<string>((resolveEndpoint, reject) => {
