@@ -61,8 +61,13 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
       )
       .option('--orders <n>', 'orders the example workload places (default 1000)', positiveInteger)
       .option('--keep', 'stay up after deploying (and after the workload, if --orders is given) until Ctrl-C')
-      .option('--function-concurrency <n>', 'most worker threads per function (default 4)', positiveInteger)
+      .option(
+        '--function-concurrency <n>',
+        'most worker threads per function (default: the cores, 2 to 4)',
+        positiveInteger,
+      )
       .option('--verbose', 'print every function log line')
+      .option('--no-latency', 'skip the unloaded and open-loop latency measurement after the workload')
       .option(
         '--report-html <file>',
         "also write the topology picture annotated with the run's message counts",

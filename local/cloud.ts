@@ -8,6 +8,8 @@
  * const result = await cloud.invoke('PlaceOrder', { customerId: 'c-1', items: [] });
  * await cloud.stop();
  */
+
+import { availableParallelism } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -56,7 +58,7 @@ export interface LocalCloudOptions {
   /**
    * Most instances (worker threads) per function, unless its ReservedConcurrentExecutions says
    * otherwise. Each instance loads the function's code and SDK, so a small number keeps a
-   * laptop responsive. @default 4
+   * laptop responsive. @default - the machine's cores, from 2 to 4 (see defaultFunctionConcurrency)
    */
   readonly functionConcurrency?: number;
   /** Enforce the template's IAM, resource and key policies (`--no-iam` turns it off). @default true */
@@ -73,6 +75,23 @@ export interface CloudFaultHooks {
   decorateMappingClient(client: SQSClient | SNSClient | DynamoDBStreamsClient, mapping: string): void;
   /** Caps every function's timeout, so an injected timeout costs seconds, not minutes. @default - the template's */
   readonly maxFunctionTimeoutSeconds?: number;
+}
+
+/**
+ * Empty-poll pause of a stream mapping whose shard had records in the last 2 s (Lambda's own cadence,
+ * 250 ms, applies to an idle shard). Each flow through an outbox crosses a stream twice, and at
+ * 250 ms those two polls were most of a local order's 600 ms round trip (issue 13).
+ */
+const ACTIVE_STREAM_POLL_MS = 20;
+
+/**
+ * Instances per function when neither the template nor the caller says: one per core, at least 2
+ * and at most 4. Every instance is a worker thread that loads the function's bundle and the SDK
+ * (a few hundred ms of CPU each), and the emulators need the same cores: on this 2-core machine 4
+ * instances per function cost 88 CPU-ms per order against 72 with 2, and were not faster (issue 13).
+ */
+export function defaultFunctionConcurrency(): number {
+  return Math.min(4, Math.max(2, availableParallelism()));
 }
 
 interface RunningMapping {
@@ -132,7 +151,7 @@ export class LocalCloud {
     readonly clients: DeployClients & { streams: DynamoDBStreamsClient; s3: S3Client },
     private readonly emulators: { stop(): Promise<void> }[],
     private readonly functionLog?: (line: string) => void,
-    private readonly functionConcurrency = 4,
+    private readonly functionConcurrency = defaultFunctionConcurrency(),
     private readonly eventSourceLog?: (line: string) => void,
     readonly strict?: StrictLayer,
   ) {}
@@ -229,7 +248,7 @@ export class LocalCloud {
       clients,
       emulators,
       options.functionLog,
-      options.functionConcurrency,
+      options.functionConcurrency ?? defaultFunctionConcurrency(),
       options.eventSourceLog,
       strict,
     );
@@ -278,6 +297,21 @@ export class LocalCloud {
   /** The local EventBridge Scheduler (embedded emulators only): its clock can be moved ahead in tests. */
   get scheduler(): LocalScheduler | undefined {
     return this.strict?.scheduler;
+  }
+
+  /**
+   * Function instances (worker threads) started so far, and inits that passed Lambda's 10 s init
+   * limit (each was retried within its invocation, as Lambda does, so it costs time, not a failure).
+   */
+  initStats(): { instancesStarted: number; initTimeouts: number } {
+    let instancesStarted = 0;
+    let initTimeouts = 0;
+    for (const host of this.hosts.values()) {
+      const stats = host.initStats();
+      instancesStarted += stats.instancesStarted;
+      initTimeouts += stats.initTimeouts;
+    }
+    return { instancesStarted, initTimeouts };
   }
 
   /** Every call the template's policies denied, once per principal, action and resource. */
@@ -441,7 +475,7 @@ export class LocalCloud {
                 sourceOptions,
               )
             : new StreamEventSource(
-                definition.config,
+                { activePollIntervalMs: ACTIVE_STREAM_POLL_MS, ...definition.config },
                 observer,
                 {
                   streams: clients.streams,

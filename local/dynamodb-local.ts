@@ -10,6 +10,8 @@ import { freePort, LOOPBACK, waitUntil } from './ports';
 export interface DynamoDbLocal {
   readonly endpoint: string;
   readonly port: number;
+  /** The JVM's process id, for CPU accounting (local/machine-load.ts). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -102,6 +104,7 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
   return {
     endpoint,
     port,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();

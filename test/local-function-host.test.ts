@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { FunctionSpecError } from '../local/runtime/errors';
 import { FunctionHost, type LocalFunctionSpec } from '../local/runtime/function-host';
+import { workerExecArgv } from '../local/runtime/function-instance';
 import { uniqueName } from './support/emulators';
 
 const FIXTURES = join(__dirname, 'fixtures', 'functions');
@@ -228,6 +229,8 @@ describe('FunctionHost', () => {
       // THEN the invocation succeeds after the retried init, and the log says what happened
       expect(result).toMatchObject({ ok: true, response: { initialisedIn: 1500 } });
       expect(lines.some((l) => /retrying init within the invocation/.test(l))).toBe(true);
+      // AND the host counts it (the bench and npm start report init timeouts, issue 13 item 5)
+      expect(slow.initStats()).toEqual({ instancesStarted: 2, initTimeouts: 1 });
     });
 
     test('a retried init that also passes the function timeout fails the invocation as a timeout', async () => {
@@ -239,5 +242,24 @@ describe('FunctionHost', () => {
       expect(result).toMatchObject({ ok: false, timedOut: true, error: { errorType: 'Sandbox.Timedout' } });
       expect(result.error?.errorMessage).toMatch(/Task timed out after 1\.00 seconds \(during init/);
     });
+  });
+});
+
+describe('workerExecArgv (issue 13)', () => {
+  test("drops the host's module preloads and keeps its other Node flags", () => {
+    expect(
+      workerExecArgv([
+        '-r',
+        'ts-node/register/transpile-only',
+        '--enable-source-maps',
+        '--require',
+        'tsconfig-paths/register',
+        '--require=esbuild-register',
+        '--import',
+        'tsx',
+        '--cpu-prof',
+        '--loader=ts-node/esm',
+      ]),
+    ).toEqual(['--enable-source-maps', '--cpu-prof']);
   });
 });

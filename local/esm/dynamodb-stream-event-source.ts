@@ -57,7 +57,18 @@ export interface StreamMappingConfig {
   enabled?: boolean;
   /** Pause between empty GetRecords calls. @default 250 (Lambda polls each shard 4 times a second) */
   pollIntervalMs?: number;
+  /**
+   * Pause between empty GetRecords calls while the shard is active (a record was read within the
+   * last `ACTIVE_SHARD_MS`). The local cloud polls faster than Lambda's 4 times a second right
+   * after traffic, where the next record of a flow is likely (an outbox's reply write), so stream
+   * hops do not dominate a local round trip; an idle shard falls back to `pollIntervalMs`.
+   * @default - pollIntervalMs
+   */
+  activePollIntervalMs?: number;
 }
+
+/** How long after its last record a shard counts as active (see `activePollIntervalMs`). */
+export const ACTIVE_SHARD_MS = 2000;
 
 export interface StreamMappingStats {
   recordsRead: number;
@@ -346,6 +357,11 @@ export class StreamEventSource {
     let notBeforeSeconds: number | undefined;
     let windowStart: number | undefined;
     const windowMs = this.config.maximumBatchingWindowSeconds * 1000;
+    let lastRecordAt = Number.NEGATIVE_INFINITY;
+    const emptyPollPause = () =>
+      Date.now() - lastRecordAt < ACTIVE_SHARD_MS
+        ? (this.config.activePollIntervalMs ?? this.pollIntervalMs)
+        : this.pollIntervalMs;
     while (this.running) {
       let fetched = 0;
       if (iterator) {
@@ -355,6 +371,7 @@ export class StreamEventSource {
           );
           iterator = response.NextShardIterator;
           const now = Date.now();
+          if ((response.Records ?? []).length > 0) lastRecordAt = now;
           for (const raw of response.Records ?? []) {
             fetched += 1;
             const record = toDynamoDbEventRecord(raw, this.config.streamArn, this.config.awsRegion);
@@ -397,13 +414,13 @@ export class StreamEventSource {
       const closed = iterator === undefined;
       if (pending.length === 0) {
         if (closed) break;
-        await this.pause(this.pollIntervalMs);
+        await this.pause(emptyPollPause());
         continue;
       }
       windowStart ??= Date.now();
       const windowLeft = windowStart + windowMs - Date.now();
       if (pending.length < this.config.batchSize && windowLeft > 0 && !closed) {
-        if (fetched === 0) await this.pause(Math.min(this.pollIntervalMs, windowLeft));
+        if (fetched === 0) await this.pause(Math.min(emptyPollPause(), windowLeft));
         continue;
       }
       const batch = pending.splice(0, this.batchLength(pending));

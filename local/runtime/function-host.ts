@@ -141,6 +141,7 @@ export class FunctionHost implements Invoker {
   private readonly waiters: ((instance: FunctionInstance | undefined) => void)[] = [];
   private stopped = false;
   private instanceCount = 0;
+  private initTimeoutCount = 0;
 
   constructor(
     private readonly spec: LocalFunctionSpec,
@@ -200,6 +201,7 @@ export class FunctionHost implements Invoker {
 
   /** Replaces an instance whose init timed out by one whose init may take the function timeout. */
   private retryInit(timedOut: FunctionInstance, logs: string[]): FunctionInstance {
+    this.initTimeoutCount += 1;
     timedOut.kill();
     this.all.delete(timedOut);
     this.options.log?.(
@@ -208,6 +210,11 @@ export class FunctionHost implements Invoker {
     const retry = this.createInstance(this.spec.timeoutSeconds * 1000);
     retry.sink = logs;
     return retry;
+  }
+
+  /** Instances started so far, and how many of their inits passed the init limit (and were retried). */
+  initStats(): { instancesStarted: number; initTimeouts: number } {
+    return { instancesStarted: this.instanceCount, initTimeouts: this.initTimeoutCount };
   }
 
   /** Terminates every instance; invocations still waiting for one fail with `Runtime.HostStopped`. */

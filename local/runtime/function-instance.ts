@@ -9,6 +9,27 @@ import { RuntimeErrorType } from './errors';
 
 export const BOOTSTRAP_FILE = join(__dirname, 'worker-bootstrap.js');
 
+/**
+ * The host's Node flags minus its module preloads (`-r ts-node/register`, `-r esbuild-register`,
+ * `--import`, `--loader`): a worker inherits execArgv, and a TypeScript loader in every sandbox cost
+ * each instance hundreds of ms of CPU at start (issue 13) while the functions are bundled JavaScript.
+ * Flags such as `--enable-source-maps` or `--cpu-prof` still apply.
+ */
+export function workerExecArgv(hostArgv: readonly string[] = process.execArgv): string[] {
+  const preloads = new Set(['-r', '--require', '--import', '--loader', '--experimental-loader']);
+  const kept: string[] = [];
+  for (let i = 0; i < hostArgv.length; i++) {
+    const arg = hostArgv[i]!;
+    if (preloads.has(arg)) {
+      i += 1;
+      continue;
+    }
+    if ([...preloads].some((flag) => arg.startsWith(`${flag}=`))) continue;
+    kept.push(arg);
+  }
+  return kept;
+}
+
 /** Lambda's init phase limit, separate from the function timeout. */
 export const INIT_TIMEOUT_MS = 10_000;
 
@@ -80,6 +101,7 @@ export class FunctionInstance {
     this.worker = new Worker(BOOTSTRAP_FILE, {
       env: options.env,
       workerData: options.workerData,
+      execArgv: workerExecArgv(),
       stdout: true,
       stderr: true,
       // V8's old-space cap stands in for the function's memory size.

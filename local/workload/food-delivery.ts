@@ -68,7 +68,8 @@ interface OrderProgress {
 
 const SKUS = ['pizza-margherita', 'pad-thai', 'falafel-wrap', 'ramen', 'burrito'];
 
-function orderEvent(i: number): unknown {
+/** The i-th order the driver places (deterministic, so runs compare). */
+export function orderEvent(i: number): unknown {
   const count = 1 + (i % 3);
   return {
     customerId: `customer-${i % 50}`,
@@ -132,7 +133,7 @@ function switchyardMessage(record: Record<string, unknown>): {
  * the moment it handles OrderApproved successfully is the moment the view says APPROVED. Exact
  * latencies without polling the table under load. Returns false when no such consumer runs.
  */
-function watchApprovals(
+export function watchApprovals(
   cloud: LocalCloud,
   historyTable: string,
   approved: (orderId: string, at: number) => void,
