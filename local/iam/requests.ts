@@ -21,7 +21,7 @@ export interface ParsedRequest {
   readonly json: Record<string, unknown>;
   readonly query: URLSearchParams;
   /** S3 requests: the bucket and object key, from the path (path-style) or the Host (virtual-hosted). */
-  readonly s3?: { readonly bucket: string; readonly key: string };
+  readonly s3?: { readonly bucket: string; readonly key: string; readonly copySource?: string };
   /** `{Name}` of a restJson1 path (EventBridge Scheduler). */
   readonly pathName?: string;
 }
@@ -140,7 +140,12 @@ function parseS3Request(
                 ? 'DeleteObjects'
                 : 'PostBucket';
   } else operation = 'ListBuckets';
-  return { service: 's3', operation, accessKeyId, json: {}, query, s3: { bucket, key } };
+  // CopyObject and UploadPartCopy read `bucket/key` (URL-encoded, maybe with ?versionId=) from the header.
+  const copyHeader = headers['x-amz-copy-source'];
+  const copySource = copyHeader
+    ? decodeURIComponent(String(copyHeader).split('?')[0]!.replace(/^\//, ''))
+    : undefined;
+  return { service: 's3', operation, accessKeyId, json: {}, query, s3: { bucket, key, copySource } };
 }
 
 /** The IAM action of an S3 operation, and whether it applies to an object (else to the bucket). */
@@ -271,7 +276,12 @@ export function requiredActions(request: ParsedRequest, names: ResourceNames): A
       const resource = known.object
         ? `arn:aws:s3:::${target.bucket}/${target.key}`
         : `arn:aws:s3:::${target.bucket}${op === 'DeleteObjects' ? '/*' : ''}`;
-      return [{ action: known.action, resource }];
+      // A copy reads its source object, which needs s3:GetObject there, as in AWS.
+      const read =
+        known.object && target.copySource
+          ? [{ action: 's3:GetObject', resource: `arn:aws:s3:::${target.copySource}` }]
+          : [];
+      return [{ action: known.action, resource }, ...read];
     }
     case 'scheduler': {
       const group = String(request.json.GroupName ?? request.query.get('groupName') ?? 'default');
