@@ -48,6 +48,20 @@ describe('S3 requests at the gateway', () => {
     ]);
   });
 
+  test('a multi-object delete needs s3:DeleteObject on each key it names, as in AWS (review)', () => {
+    const body =
+      '<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      '<Object><Key>claims/a</Key></Object><Object><Key>claims/b&amp;c</Key></Object><Quiet>true</Quiet></Delete>';
+    const checks = requiredActions(
+      parseRequest({ ...auth('s3'), host: '127.0.0.1:4566' }, body, 'POST', '/bucket?delete'),
+      names,
+    );
+    expect(checks).toEqual([
+      { action: 's3:DeleteObject', resource: 'arn:aws:s3:::bucket/claims/a' },
+      { action: 's3:DeleteObject', resource: 'arn:aws:s3:::bucket/claims/b&c' },
+    ]);
+  });
+
   test('bucket requests need the bucket action on the bucket ARN', () => {
     expect(checksOf('PUT', '/claims')).toEqual([
       { action: 's3:CreateBucket', resource: 'arn:aws:s3:::claims' },
