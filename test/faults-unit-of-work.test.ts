@@ -316,3 +316,80 @@ describe('unit of work: an applied commit whose outcome the SDK could not learn'
     expect(seen.attempts).toBe(14);
   });
 });
+
+/**
+ * Review: the applied commit's response is lost, the SDK gives up, and before the unit of work looks
+ * at the item another writer (who read the item after our commit) commits over it. The item no
+ * longer carries our commit id, yet our commit was applied: reporting a failure makes the caller run
+ * the command again and stage its messages a second time under new ids.
+ */
+describe('unit of work: an applied commit overwritten by a concurrent writer before the check', () => {
+  it.each(['in-item', 'outbox-items'] as const)(
+    '%s: still reported as committed, and the other writer keeps its commit',
+    async (mode) => {
+      const aggregateId = `overwritten-after-lost-${mode}`;
+      const pk = `ORDER#${aggregateId}`;
+      const client = new DynamoDBClient({ maxAttempts: 2 });
+      let attempts = 0;
+      let other: Promise<unknown> | undefined;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+          attempts += 1;
+          if (attempts === 1) {
+            await next(args);
+            throw connectionReset();
+          }
+          if (attempts === 2) {
+            // Another command of the aggregate reads our committed state and commits over it.
+            const concurrent = createUnitOfWork({ table, mode });
+            concurrent.save({ aggregateId, item: { pk, sk: 'ORDER', status: 'shipped' } });
+            concurrent.publish(orderEvent(aggregateId, 2), QUEUE);
+            other = concurrent.commit();
+            await other;
+            throw new InternalServerError({
+              message: 'Internal server error',
+              $metadata: { httpStatusCode: 500 },
+            });
+          }
+          return next(args);
+        },
+        { step: 'deserialize', name: 'lostThenOverwritten', priority: 'high' },
+      );
+      const uow = createUnitOfWork({ table, mode, client });
+      uow.save({ aggregateId, item: { pk, sk: 'ORDER', status: 'placed' }, expectedSequence: 0 });
+      const staged = uow.publish(orderEvent(aggregateId, 1), QUEUE);
+      await expect(uow.commit()).resolves.toMatchObject({ sequence: 1 });
+      await expect(other).resolves.toMatchObject({ sequence: 2 });
+      const item = await stored(pk);
+      expect(item).toMatchObject({ status: 'shipped', _outboxSeq: 2 });
+      if (mode === 'outbox-items')
+        expect((await outboxItems(aggregateId)).map((i) => i.messageId)[0]).toBe(staged.id);
+    },
+  );
+
+  it('outbox-items: a commit never applied, overtaken by a concurrent writer, is reported as a conflict', async () => {
+    const aggregateId = 'never-applied-overtaken';
+    const pk = `ORDER#${aggregateId}`;
+    const client = new DynamoDBClient({ maxAttempts: 1 });
+    let overtaken = false;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'TransactWriteItemsCommand' || overtaken) return next(args);
+        overtaken = true;
+        const concurrent = createUnitOfWork({ table, mode: 'outbox-items' });
+        concurrent.save({ aggregateId, item: { pk, sk: 'ORDER', status: 'cancelled' } });
+        concurrent.publish(orderEvent(aggregateId, 9), QUEUE);
+        await concurrent.commit();
+        throw connectionReset();
+      },
+      { step: 'deserialize', name: 'overtakenBeforeSent', priority: 'high' },
+    );
+    const uow = createUnitOfWork({ table, mode: 'outbox-items', client });
+    uow.save({ aggregateId, item: { pk, sk: 'ORDER', status: 'placed' }, expectedSequence: 0 });
+    uow.publish(orderEvent(aggregateId, 1), QUEUE);
+    await expect(uow.commit()).rejects.toBeInstanceOf(OutboxConflictError);
+    expect(await stored(pk)).toMatchObject({ status: 'cancelled', _outboxSeq: 1 });
+    expect(await outboxItems(aggregateId)).toHaveLength(1);
+  });
+});

@@ -31,6 +31,37 @@ describe('S3 requests at the gateway', () => {
     ]);
   });
 
+  test('a copy needs s3:GetObject on its source object as well as s3:PutObject on the copy (review)', () => {
+    const copy = { 'x-amz-copy-source': '/payroll/2026/salaries%20Q1.json?versionId=v1' };
+    expect(checksOf('PUT', '/claims/stolen', '127.0.0.1:4566', copy)).toEqual([
+      { action: 's3:PutObject', resource: 'arn:aws:s3:::claims/stolen' },
+      { action: 's3:GetObject', resource: 'arn:aws:s3:::payroll/2026/salaries Q1.json' },
+    ]);
+    // UploadPartCopy reads its source the same way.
+    expect(
+      checksOf('PUT', '/claims/big?partNumber=1&uploadId=u', '127.0.0.1:4566', {
+        'x-amz-copy-source': 'payroll/all',
+      }),
+    ).toEqual([
+      { action: 's3:PutObject', resource: 'arn:aws:s3:::claims/big' },
+      { action: 's3:GetObject', resource: 'arn:aws:s3:::payroll/all' },
+    ]);
+  });
+
+  test('a multi-object delete needs s3:DeleteObject on each key it names, as in AWS (review)', () => {
+    const body =
+      '<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      '<Object><Key>claims/a</Key></Object><Object><Key>claims/b&amp;c</Key></Object><Quiet>true</Quiet></Delete>';
+    const checks = requiredActions(
+      parseRequest({ ...auth('s3'), host: '127.0.0.1:4566' }, body, 'POST', '/bucket?delete'),
+      names,
+    );
+    expect(checks).toEqual([
+      { action: 's3:DeleteObject', resource: 'arn:aws:s3:::bucket/claims/a' },
+      { action: 's3:DeleteObject', resource: 'arn:aws:s3:::bucket/claims/b&c' },
+    ]);
+  });
+
   test('bucket requests need the bucket action on the bucket ARN', () => {
     expect(checksOf('PUT', '/claims')).toEqual([
       { action: 's3:CreateBucket', resource: 'arn:aws:s3:::claims' },

@@ -102,3 +102,40 @@ test('the repair leaves typed values and unparseable bodies alone', () => {
   const garbage = Buffer.from('not json');
   expect(repairStreamRecords(garbage)).toBe(garbage);
 });
+
+test('review: empty lists, NULL, false, empty strings and binaries, sets and nested lists read back from the stream as written', async () => {
+  const { TableName, StreamArn } = cloud.outputs() as Record<string, string>;
+  const db = new DynamoDBClient(config);
+  const streams = new DynamoDBStreamsClient(config);
+  const item = {
+    pk: { S: 'other-types' },
+    emptyList: { L: [] },
+    nothing: { NULL: true },
+    no: { BOOL: false },
+    blank: { S: '' },
+    noBytes: { B: new Uint8Array() },
+    names: { SS: ['a', 'b'] },
+    numbers: { NS: ['1', '2'] },
+    nestedLists: { L: [{ L: [] }, { L: [{ M: {} }, { L: [{ NULL: true }] }] }] },
+    mapOfLists: { M: { empty: { L: [] }, maps: { L: [{ M: { deeper: { M: {} } } }] } } },
+  };
+  try {
+    await db.send(new PutItemCommand({ TableName, Item: item }));
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn }));
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn,
+        ShardId: StreamDescription!.Shards![0]!.ShardId!,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const { Records = [] } = await streams.send(new GetRecordsCommand({ ShardIterator }));
+    const image = Records.find((r) => r.dynamodb?.Keys?.pk?.S === 'other-types')?.dynamodb?.NewImage;
+    expect(unmarshall(image as Parameters<typeof unmarshall>[0])).toEqual(
+      unmarshall(item as Parameters<typeof unmarshall>[0]),
+    );
+  } finally {
+    db.destroy();
+    streams.destroy();
+  }
+});

@@ -14,8 +14,10 @@ import {
   GetQueueUrlCommand,
   ListMessageMoveTasksCommand,
   type Message,
+  ReceiveMessageCommand,
   ResourceNotFoundException,
   SendMessageBatchCommand,
+  SendMessageCommand,
   SQSClient,
   StartMessageMoveTaskCommand,
   UnsupportedOperation,
@@ -51,6 +53,7 @@ function synthesize(): string {
   pair('All', false);
   pair('Stop', false);
   pair('Group', true);
+  pair('Young', true);
   const denied = pair('Denied', false);
   const operator = new iam.Role(stack, 'ReadOnlyOperator', { assumedBy: new iam.AccountRootPrincipal() });
   denied.dlq.grantConsumeMessages(operator);
@@ -190,6 +193,33 @@ test('FIFO: the task moves a group in order, with its group and deduplication id
       `dedup-${m.MessageAttributes?.['message-id']?.StringValue}`,
     );
   }
+});
+
+test('FIFO: a letter dead-lettered inside its deduplication window is moved, not dropped by the source', async () => {
+  const workUrl = await urlOf(o.YoungWorkArn!);
+  await client.send(
+    new SendMessageCommand({
+      QueueUrl: workUrl,
+      MessageBody: JSON.stringify({ id: 'young-1' }),
+      MessageAttributes: { 'message-id': { DataType: 'String', StringValue: 'young-1' } },
+      MessageGroupId: 'order-9',
+      MessageDeduplicationId: 'dedup-young-1',
+    }),
+  );
+  // The consumer fails it once (maxReceiveCount 1): the next receive dead-letters it.
+  await client.send(new ReceiveMessageCommand({ QueueUrl: workUrl, VisibilityTimeout: 0 }));
+  expect((await client.send(new ReceiveMessageCommand({ QueueUrl: workUrl }))).Messages ?? []).toEqual([]);
+  expect(await depth(o.YoungDlqArn!)).toBe(1);
+  await client.send(new StartMessageMoveTaskCommand({ SourceArn: o.YoungDlqArn }));
+  for (let i = 0; i < 50; i++) {
+    const { Results = [] } = await client.send(new ListMessageMoveTasksCommand({ SourceArn: o.YoungDlqArn }));
+    if (Results[0]?.Status !== 'RUNNING') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const moved = idsOf(await drain(o.YoungWorkArn!));
+  const left = idsOf(await drain(o.YoungDlqArn!));
+  expect(moved).toEqual(['young-1']);
+  expect(left).toEqual([]);
 });
 
 test("SQS's errors: not a DLQ, a second task on one queue, an unknown handle", async () => {

@@ -332,30 +332,60 @@ export class UnitOfWork {
       // Past the token's 10 minutes the retry is evaluated afresh: it may still meet our own write.
       if (ownWriteFound(error, commitId)) return done(0);
       const translated = this.translate(error, aggregate, expected, quiet);
+      if (translated !== error) throw translated;
       // Not a conflict: the outcome is unknown (retries exhausted after a lost response). Reporting
       // a failure for an applied commit would make the caller run the command again and stage its
       // messages a second time under new ids, so look at the item before saying it failed.
-      if (translated === error && (await this.committedAlready(aggregate, commitId))) return done(0);
-      throw translated;
+      const found = await this.commitFound(aggregate, commitId, expected, quiet);
+      if (found === 'ours') return done(0);
+      if (found === 'overtaken') {
+        // Another commit replaced the item after ours may have been applied beneath it, so the item
+        // cannot tell. Within the token's 10 minutes the same token answers our first attempt's
+        // outcome: success when it was applied, else its condition meets the moved-on item (conflict).
+        try {
+          const result = await sendAwaitingOwnAttempt(this.client, transaction);
+          return done((result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0));
+        } catch (resendError) {
+          if (ownWriteFound(resendError, commitId)) return done(0);
+          const conflict = this.translate(resendError, aggregate, expected, quiet);
+          if (conflict !== resendError) throw conflict;
+        }
+      }
+      throw error;
     }
   }
 
-  /** True when the aggregate item carries this commit's id: the commit was applied. */
-  private async committedAlready(aggregate: AggregateChange, commitId: string): Promise<boolean> {
+  /**
+   * What the aggregate item says of this commit: 'ours' when it carries this commit's id (applied),
+   * 'unchanged' when it still has the version read (not applied), 'overtaken' when another commit
+   * replaced it, 'unknown' when it could not be read.
+   */
+  private async commitFound(
+    aggregate: AggregateChange,
+    commitId: string,
+    expected: number,
+    quiet: number,
+  ): Promise<'ours' | 'unchanged' | 'overtaken' | 'unknown'> {
     try {
       const { Item } = await this.client.send(
         new GetCommand({
           TableName: this.table,
           Key: this.keyOf(aggregate),
           ConsistentRead: true,
-          ProjectionExpression: '#commit',
-          ExpressionAttributeNames: { '#commit': COMMIT_ID },
+          ProjectionExpression: '#commit, #seq, #quiet',
+          ExpressionAttributeNames: {
+            '#commit': COMMIT_ID,
+            '#seq': OutboxAttributes.SEQUENCE,
+            '#quiet': OutboxAttributes.QUIET_COMMITS,
+          },
         }),
       );
-      return Item?.[COMMIT_ID] === commitId;
+      if (Item?.[COMMIT_ID] === commitId) return 'ours';
+      const { expectedSequence, expectedQuietCommits } = expectedVersionOf(Item);
+      return expectedSequence === expected && expectedQuietCommits === quiet ? 'unchanged' : 'overtaken';
     } catch {
       // The check failed too: the original error stands, the caller retries the command.
-      return false;
+      return 'unknown';
     }
   }
 

@@ -21,7 +21,13 @@ export interface ParsedRequest {
   readonly json: Record<string, unknown>;
   readonly query: URLSearchParams;
   /** S3 requests: the bucket and object key, from the path (path-style) or the Host (virtual-hosted). */
-  readonly s3?: { readonly bucket: string; readonly key: string };
+  readonly s3?: {
+    readonly bucket: string;
+    readonly key: string;
+    readonly copySource?: string;
+    /** DeleteObjects: the keys its XML body names. */
+    readonly deleteKeys?: readonly string[];
+  };
   /** `{Name}` of a restJson1 path (EventBridge Scheduler). */
   readonly pathName?: string;
 }
@@ -42,7 +48,7 @@ export function parseRequest(
   const authorization = String(headers.authorization ?? '');
   const signed = SIGV4.exec(authorization);
   // S3 is REST: the operation is the method on a bucket or object path, the body is the object.
-  if (signed?.[2] === 's3') return parseS3Request(headers, signed[1], method, url);
+  if (signed?.[2] === 's3') return parseS3Request(headers, signed[1], method, url, body);
   const target = String(headers['x-amz-target'] ?? '');
   const [prefix, operation = ''] = target.split('.');
   let json: Record<string, unknown> = {};
@@ -103,6 +109,7 @@ function parseS3Request(
   accessKeyId: string | undefined,
   method: string,
   url: string,
+  body: string,
 ): ParsedRequest {
   const parsed = new URL(url, 'http://gateway');
   const segments = parsed.pathname.split('/').slice(1);
@@ -140,7 +147,31 @@ function parseS3Request(
                 ? 'DeleteObjects'
                 : 'PostBucket';
   } else operation = 'ListBuckets';
-  return { service: 's3', operation, accessKeyId, json: {}, query, s3: { bucket, key } };
+  // CopyObject and UploadPartCopy read `bucket/key` (URL-encoded, maybe with ?versionId=) from the header.
+  const copyHeader = headers['x-amz-copy-source'];
+  const copySource = copyHeader
+    ? decodeURIComponent(String(copyHeader).split('?')[0]!.replace(/^\//, ''))
+    : undefined;
+  const deleteKeys =
+    operation === 'DeleteObjects'
+      ? [...body.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => xmlText(m[1]!))
+      : undefined;
+  return {
+    service: 's3',
+    operation,
+    accessKeyId,
+    json: {},
+    query,
+    s3: { bucket, key, copySource, deleteKeys },
+  };
+}
+
+/** The text of an XML element (S3 escapes &, <, >, quotes in keys). */
+function xmlText(escaped: string): string {
+  return escaped.replace(
+    /&(amp|lt|gt|quot|apos);/g,
+    (_, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[entity] ?? '',
+  );
 }
 
 /** The IAM action of an S3 operation, and whether it applies to an object (else to the bucket). */
@@ -267,11 +298,22 @@ export function requiredActions(request: ParsedRequest, names: ResourceNames): A
     case 's3': {
       const target = request.s3 ?? { bucket: '', key: '' };
       if (op === 'ListBuckets') return [{ action: 's3:ListAllMyBuckets', resource: '*' }];
+      // A multi-object delete is authorized as s3:DeleteObject on each key it names, as in AWS.
+      if (op === 'DeleteObjects' && target.deleteKeys?.length)
+        return target.deleteKeys.map((key) => ({
+          action: 's3:DeleteObject',
+          resource: `arn:aws:s3:::${target.bucket}/${key}`,
+        }));
       const known = S3_ACTION[op] ?? { action: `s3:${op}`, object: false };
       const resource = known.object
         ? `arn:aws:s3:::${target.bucket}/${target.key}`
         : `arn:aws:s3:::${target.bucket}${op === 'DeleteObjects' ? '/*' : ''}`;
-      return [{ action: known.action, resource }];
+      // A copy reads its source object, which needs s3:GetObject there, as in AWS.
+      const read =
+        known.object && target.copySource
+          ? [{ action: 's3:GetObject', resource: `arn:aws:s3:::${target.copySource}` }]
+          : [];
+      return [{ action: known.action, resource }, ...read];
     }
     case 'scheduler': {
       const group = String(request.json.GroupName ?? request.query.get('groupName') ?? 'default');

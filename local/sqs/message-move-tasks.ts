@@ -9,7 +9,8 @@
  * As SQS documents it: the source must be the DLQ of another queue; without DestinationArn messages
  * go back to their source queue; one running task per source; the rate cap is
  * MaxNumberOfMessagesPerSecond (at most 500); the task moves the messages that were in the DLQ when
- * it started; FIFO messages keep their group and deduplication ids, in the DLQ's order; cancelling
+ * it started; FIFO messages keep their group and deduplication ids (one the destination would drop as
+ * a duplicate goes with its message id, the id SQS gives a FIFO letter), in the DLQ's order; cancelling
  * stops after the message in hand and keeps what was moved.
  * Not emulated: SQS takes each message's original source from its DeadLetterQueueSourceArn, which
  * fauxqs does not record, so a DLQ shared by several queues needs an explicit DestinationArn here.
@@ -230,19 +231,23 @@ export class MessageMoveTasks {
     targetUrl: string,
     fifo: boolean,
   ): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: targetUrl,
-        MessageBody: message.Body ?? '',
-        MessageAttributes: sendableAttributes(message.MessageAttributes),
-        ...(fifo
-          ? {
-              MessageGroupId: message.Attributes?.MessageGroupId,
-              MessageDeduplicationId: message.Attributes?.MessageDeduplicationId,
-            }
-          : {}),
-      }),
-    );
+    const send = (deduplicationId: string | undefined) =>
+      this.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: targetUrl,
+          MessageBody: message.Body ?? '',
+          MessageAttributes: sendableAttributes(message.MessageAttributes),
+          ...(fifo
+            ? { MessageGroupId: message.Attributes?.MessageGroupId, MessageDeduplicationId: deduplicationId }
+            : {}),
+        }),
+      );
+    const sent = await send(message.Attributes?.MessageDeduplicationId);
+    // SQS gives a letter dead-lettered from a FIFO queue its message id as deduplication id, so its
+    // source never drops it on the way back; fauxqs keeps the original id, and its source, inside the
+    // 5-minute window, answers with the id it already holds and drops the copy. Send it as SQS would.
+    if (fifo && sent.MessageId !== undefined && sent.MessageId === message.MessageId)
+      await send(message.MessageId);
     await this.sqs.send(
       new DeleteMessageCommand({ QueueUrl: sourceUrl, ReceiptHandle: message.ReceiptHandle }),
     );
