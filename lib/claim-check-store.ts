@@ -51,7 +51,7 @@ interface WiredRetention {
 /**
  * An S3 bucket for claim-check payloads: encrypted, TLS-only, public access blocked, versioning off
  * (a key is rewritten only by a retry of the same message, with the same bytes), objects expiring
- * after the longest retention of the queues wired to it.
+ * after the longest time a queue wired to it can hold a reference (a DLQ: its queue's retention plus its own).
  *
  * @example
  * const claims = new ClaimCheckStore(this, 'Claims');
@@ -130,6 +130,22 @@ export class ClaimCheckStore extends Construct {
    */
   addRetention(source: IConstruct, retention: Duration | undefined): void {
     this.retentions.push({ source: source.node.path, retention: retention ?? SQS_MAX_RETENTION });
+  }
+
+  /**
+   * Records a queue and its DLQ. A reference can stay in the DLQ for the queue's retention plus the
+   * DLQ's, not the DLQ's alone: a FIFO DLQ resets the enqueue time of a message it receives, and a
+   * redrive (StartMessageMoveTask or `switchyard dlq redrive`) enqueues a new message with a fresh
+   * retention in the queue. `deadLetterRetention` unknown (a given DLQ) counts as SQS's maximum.
+   */
+  addQueueWithDeadLetterQueue(
+    queue: IConstruct,
+    retention: Duration,
+    deadLetterQueue: IConstruct,
+    deadLetterRetention: Duration | undefined,
+  ): void {
+    this.addRetention(queue, retention);
+    this.addRetention(deadLetterQueue, retention.plus(deadLetterRetention ?? SQS_MAX_RETENTION));
   }
 
   /** `s3:PutObject` on the channel's prefix (and `kms:GenerateDataKey` with a customer key). */

@@ -290,8 +290,9 @@ export class MessageConsumer extends Construct implements IAlarmSource {
     for (const channel of props.subscribeTo ?? []) {
       if (!channel.claimCheck) continue;
       channel.claimCheck.grantRead(this.handler, channel.channelName);
-      channel.claimCheck.addRetention(this.queue, SQS_DEFAULT_RETENTION_PERIOD);
-      channel.claimCheck.addRetention(
+      channel.claimCheck.addQueueWithDeadLetterQueue(
+        this.queue,
+        SQS_DEFAULT_RETENTION_PERIOD,
         this.deadLetterQueue,
         props.deadLetterQueue ? undefined : DEAD_LETTER_RETENTION,
       );

@@ -290,8 +290,9 @@ export class PointToPointChannel extends PointToPointChannelBase implements IAla
       },
     });
     // Claims must outlive the queue and its DLQ (a given DLQ counts as SQS's 14-day maximum).
-    this.claimCheck?.addRetention(this.queue, props.retentionPeriod ?? SQS_DEFAULT_RETENTION_PERIOD);
-    this.claimCheck?.addRetention(
+    this.claimCheck?.addQueueWithDeadLetterQueue(
+      this.queue,
+      props.retentionPeriod ?? SQS_DEFAULT_RETENTION_PERIOD,
       this.deadLetterQueue,
       props.deadLetterQueue ? undefined : DEAD_LETTER_RETENTION,
     );

@@ -451,11 +451,16 @@ export function createPollingPublisher(options: PollingPublisherOptions): {
           tally.published += 1;
         }
         const failedById = new Map(result.failed.map((f) => [f.id, f]));
-        const firstFailed = sendable.find((row) => failedById.has(row.entry.message.id));
+        // NotSent is no attempt of its row: the dispatch stopped (lease lost, invocation ending) or
+        // another row of it failed first (a claim S3 refused). Count the row that really failed, even
+        // behind a NotSent one, or a claim refused for good would block the aggregate, never parked.
+        const firstFailed = sendable.find((row) => {
+          const failure = failedById.get(row.entry.message.id);
+          return failure !== undefined && failure.code !== NOT_SENT_CODE;
+        });
+        if (!firstFailed && sendable.some((row) => failedById.has(row.entry.message.id))) return tally;
         if (firstFailed) {
           const failure = failedById.get(firstFailed.entry.message.id)!;
-          // Stopped before sending (lease lost or the invocation ending): not an attempt of the row.
-          if (failure.code === NOT_SENT_CODE) return tally;
           tally.failed += 1;
           if (
             await recordFailure(

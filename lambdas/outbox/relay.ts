@@ -6,7 +6,7 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Logger } from '../consumer/types';
 import { partitionKeyOf } from '../core/message';
-import { channelRef, isFifoAddress, type MessageProducer } from '../producer/port';
+import { channelRef, isFifoAddress, type MessageProducer, NOT_SENT_CODE } from '../producer/port';
 import { unsendableReason } from '../producer/send-checks';
 import type { FailureParking } from './failures';
 import { limitOf, type OutboxEntry } from './layout';
@@ -187,7 +187,8 @@ async function publishInOrder(
     for (const next of remaining) {
       const key = keyOf(next);
       const blocker = blocked.get(key);
-      if (blocker !== undefined) {
+      // Only what comes after a failed message waits behind it (a NotSent retry may come before).
+      if (blocker !== undefined && next.recordIndex >= blocker) {
         // Held back by its own record: the record's fate is that of the failed message (a permanent
         // failure still lets the record be parked, with this message in it). Held back by an earlier
         // record: it is retried once that one is published or parked.
@@ -224,9 +225,18 @@ async function publishInOrder(
     published += result.successful.length;
     for (const sent of result.successful) publishedIds.add(sent.id);
     const failedIds = new Map(result.failed.map((f) => [f.id, f]));
+    // NotSent entries were held back only because another entry of the request failed (a claim S3
+    // refused): they go again in the next request, without it. Failing their records instead would
+    // checkpoint before them, and a refused claim behind them would never be counted or parked.
+    const anotherFailed = result.failed.some((f) => f.code !== NOT_SENT_CODE);
+    const again: Pending[] = [];
     for (const p of chunk) {
       const failed = failedIds.get(p.entry.message.id);
       if (!failed) continue;
+      if (anotherFailed && failed.code === NOT_SENT_CODE) {
+        again.push(p);
+        continue;
+      }
       blocked.set(keyOf(p), p.recordIndex);
       fail(
         p.recordIndex,
@@ -234,6 +244,7 @@ async function publishInOrder(
         failed.senderFault,
       );
     }
+    remaining = [...again, ...remaining];
   }
   return { published, requests };
 }

@@ -105,20 +105,43 @@ describe('ClaimCheckStore', () => {
     template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
   });
 
-  test('claims expire one day after the longest retention of the wired queues (the 14-day DLQs)', () => {
+  test('claims expire one day after the longest time a wired queue and its DLQ can hold a reference', () => {
+    // The FIFO channel: 6 days in its queue, then 14 more in its FIFO DLQ, which resets the enqueue
+    // time. A claim that expired after 15 days (the DLQ's 14 alone, plus a day) would be gone while
+    // the message can still be redriven from the DLQ (days 15 to 20) and fail as claim-missing.
     template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
         Rules: [
           {
             Id: 'ExpireClaims',
             Status: 'Enabled',
-            ExpirationInDays: 15,
+            ExpirationInDays: 21,
             AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
           },
         ],
       },
     });
-    expect(claims.longestRetention.toDays()).toBe(14);
+    expect(claims.longestRetention.toDays()).toBe(20);
+  });
+
+  test('a standard channel: a DLQ redrive on its last day gives the message a fresh queue retention', () => {
+    // Sent on day 0, in the standard DLQ until day 14 (its original enqueue time), redriven on day
+    // 13.9: SQS enqueues it anew in the consumer's queue, which holds it 4 more days. The claim must
+    // still be there until day 18, plus the margin.
+    const standardStack = new Stack(newApp(), 'Standard');
+    const store = new ClaimCheckStore(standardStack, 'Claims');
+    const receipts = new PublishSubscribeChannel(standardStack, 'Receipts', {
+      channelName: 'receipts',
+      claimCheck: store,
+    });
+    new MessageConsumer(standardStack, 'Archive', {
+      consumerName: 'archive',
+      entry: ENTRY,
+      messageTypes: ['OrderCreated'],
+      subscribeTo: [receipts],
+    });
+    expect(store.longestRetention.toDays()).toBe(18);
+    expect(store.expirationDays).toBe(19);
   });
 
   test('producers may put, consumers may get, each on its channel prefix only', () => {
