@@ -43,16 +43,16 @@ test('the topology knows the claim-check channel, its limit and its claims lifet
       kind: 'topic',
       fifo: false,
       subscribers: 2,
-      claimCheck: { maxMessageBytes: 262_144, expirationDays: 15 },
+      claimCheck: { maxMessageBytes: 262_144, expirationDays: 19 },
     },
   ]);
 });
 
-test('300 KB payloads: S3 PUT, two GETs and 15 days of storage per message; SNS carries envelopes', () => {
+test('300 KB payloads: S3 PUT, two GETs and 19 days of storage per message; SNS carries envelopes', () => {
   const report = costReport(topology, { messages: 1e6, payloadBytes: 300_000 });
   const channel = report.lines.find((l) => l.name === 'Receipts')!;
-  // 1M PUT at $0.005/1,000 + 2M GET at $0.0004/1,000 + 300 GB-ish for half a month at $0.023.
-  const storage = ((1e6 * 300_000) / 1024 ** 3) * 0.023 * (15 / 30);
+  // 1M PUT at $0.005/1,000 + 2M GET at $0.0004/1,000 + 300 GB-ish for 19 days (4-day queue + 14-day DLQ + 1) at $0.023.
+  const storage = ((1e6 * 300_000) / 1024 ** 3) * 0.023 * (19 / 30);
   expect(cents(channel.services.s3)).toBe(cents(5 + 0.8 + storage));
   // 100,000 PublishBatch requests of 10 envelopes (3 KB: one 64 KiB chunk) at $0.50 per million.
   expect(cents(channel.services.sns)).toBe(0.05);

@@ -148,11 +148,15 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
         progress: consoleProgress(),
       });
       const workloadDone = Date.now();
+      // The flow report (counts per channel and consumer, the picture) is the workload's own: taken
+      // before the latency probes place their orders.
+      const flow = await collectFlowReport(cloud);
       const probes =
         options.latency === false
           ? undefined
           : await measureLatency(cloud, result.ordersCompleted / Math.max(0.001, result.durationMs / 1000));
-      const flow = await collectFlowReport(cloud);
+      // Dead letters are checked once every order, the probes' included, has run.
+      const deadLetters = probes ? (await collectFlowReport(cloud)).deadLetters : flow.deadLetters;
       for (const line of [...formatWorkload(result), ...formatFlowReport(flow)]) output.out(line);
       if (probes) for (const line of formatLatency(probes.unloaded, probes.loaded)) output.out(line);
       const init = cloud.initStats();
@@ -183,7 +187,7 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
         ...(probes ? [...probes.unloaded.problems, ...(probes.loaded?.problems ?? [])] : []).map(
           (p) => `latency measurement: ${p}`,
         ),
-        ...flow.deadLetters
+        ...deadLetters
           .filter((d) => d.count > 0)
           .map((d) => `${d.count} message(s) in dead-letter queue ${d.queue}`),
       ];
