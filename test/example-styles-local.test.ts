@@ -87,6 +87,16 @@ afterAll(async () => {
   await exited;
 });
 
+/** What the order API answers about a finished round of delivery quotes. */
+interface QuoteRound {
+  status: string;
+  completedBy: string;
+  duplicateReplies: number;
+  lateReplies: number;
+  quotes: { courierId: string; price: number }[];
+  dispatch: { courierId: string | null; price: number | null };
+}
+
 describe('example interaction styles on the local cloud', () => {
   test('the function URL is served on 127.0.0.1 and refuses unsigned requests like AWS_IAM does', async () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
@@ -139,7 +149,7 @@ describe('example interaction styles on the local cloud', () => {
   });
 
   test('delivery quotes: the cheapest answer within 2 s wins, the slow courier is late, one dispatch per round', async () => {
-    const rounds: Record<string, any>[] = [];
+    const rounds: QuoteRound[] = [];
     for (let round = 0; round < 2; round++) {
       const asked = await curl('POST', `/orders/order-${round}/delivery-quotes`, {
         pickupAddress: '1 Main St',
@@ -155,7 +165,7 @@ describe('example interaction styles on the local cloud', () => {
     }
     const slow = COURIERS.find((c) => c.id === 'courier-slow')!;
     for (const result of rounds) {
-      const quotes = result.quotes as { courierId: string; price: number }[];
+      const quotes = result.quotes;
       expect(result).toMatchObject({ status: 'COMPLETE', completedBy: 'deadline', duplicateReplies: 0 });
       expect(quotes.map((q) => q.courierId)).not.toContain(slow.id);
       const cheapest = [...quotes].sort((a, b) => a.price - b.price)[0];
