@@ -145,14 +145,10 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
           const out = await sns().send(
             new PublishBatchCommand({
               TopicArn: topicArn,
-              PublishBatchRequestEntries: entries.map((e) => ({
-                Id: entryId(e.index),
-                Message: e.wire.body,
-                MessageAttributes: e.wire.attributes,
-                ...(e.groupId === undefined
-                  ? {}
-                  : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
-              })),
+              PublishBatchRequestEntries: entries.map((e) => {
+                const { body, ...common } = batchEntryFields(e);
+                return { ...common, Message: body };
+              }),
             }),
           );
           return toOutcome(out.Successful, out.Failed);
@@ -176,14 +172,10 @@ export function createProducer(options: ProducerOptions = {}): MessageProducer {
           const out = await sqs().send(
             new SendMessageBatchCommand({
               QueueUrl: queueUrl,
-              Entries: entries.map((e) => ({
-                Id: entryId(e.index),
-                MessageBody: e.wire.body,
-                MessageAttributes: e.wire.attributes,
-                ...(e.groupId === undefined
-                  ? {}
-                  : { MessageGroupId: e.groupId, MessageDeduplicationId: e.message.id }),
-              })),
+              Entries: entries.map((e) => {
+                const { body, ...common } = batchEntryFields(e);
+                return { ...common, MessageBody: body };
+              }),
             }),
           );
           return toOutcome(out.Successful, out.Failed);
@@ -290,4 +282,19 @@ function toOutcome(successful: ServiceSuccess[] = [], failed: ServiceFailure[] =
       });
   }
   return result;
+}
+
+/**
+ * What a PublishBatch and a SendMessageBatch entry share: the entry id, attributes and, on FIFO
+ * channels, the group (partition key) and deduplication id (message id). The body's field name differs.
+ */
+function batchEntryFields(entry: PreparedEntry) {
+  return {
+    Id: entryId(entry.index),
+    body: entry.wire.body,
+    MessageAttributes: entry.wire.attributes,
+    ...(entry.groupId === undefined
+      ? {}
+      : { MessageGroupId: entry.groupId, MessageDeduplicationId: entry.message.id }),
+  };
 }
