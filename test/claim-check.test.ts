@@ -13,7 +13,6 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { createConsumer, createProducer, defineEvent, FailureReasons, type Message, on } from '../lambdas';
@@ -26,6 +25,7 @@ import { createOutboxTable } from './support/outbox-fixtures';
 import { injectFaults } from './support/sdk-faults';
 import { queueArnOf, receiveAll, toSqsEvent } from './support/sqs-event';
 import { StreamTail, streamEvent } from './support/stream-event';
+import { topicWithQueue } from './support/topic-with-queue';
 
 const Receipt = defineEvent({
   type: 'ReceiptIssued',
@@ -42,7 +42,6 @@ const receipt = (orderId: string, bytes: number) =>
 // The endpoint is 127.0.0.1, so the client addresses buckets path-style by itself.
 const s3 = new S3Client({});
 const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-const sns = new SNSClient({});
 
 /** SlowDown as S3 answers it (503, unmodeled in the SDK, so the service's base exception class). */
 const slowDown = () =>
@@ -79,6 +78,14 @@ async function queue(fifo = false): Promise<{ url: string; arn: string }> {
     }),
   );
   return { url: out.QueueUrl!, arn: await queueArnOf(sqs, out.QueueUrl!) };
+}
+
+/** A receipts topic with one subscribed queue (see support/topic-with-queue.ts). */
+async function topicWithSubscriber(
+  options: { fifo?: boolean; raw?: boolean } = {},
+): Promise<{ topicArn: string; subscriber: { url: string; arn: string } }> {
+  const { topicArn, queueUrl, queueArn } = await topicWithQueue('receipts', options);
+  return { topicArn, subscriber: { url: queueUrl, arn: queueArn } };
 }
 
 async function depth(url: string): Promise<number> {
@@ -132,16 +139,7 @@ describe('claim check end to end over SNS -> SQS and SQS', () => {
   test('SNS (256 KiB): a 300 KB receipt goes to S3, the subscriber queue gets a reference, the handler the receipt', async () => {
     // GIVEN a standard topic with a raw-delivery subscriber queue and a claim-check bucket
     const claims = await bucket();
-    const topicArn = (await sns.send(new CreateTopicCommand({ Name: uniqueName('receipts') }))).TopicArn!;
-    const subscriber = await queue();
-    await sns.send(
-      new SubscribeCommand({
-        TopicArn: topicArn,
-        Protocol: 'sqs',
-        Endpoint: subscriber.arn,
-        Attributes: { RawMessageDelivery: 'true' },
-      }),
-    );
+    const { topicArn, subscriber } = await topicWithSubscriber();
     const large = receipt('o-1', 300_000);
     const small = receipt('o-2', 1_000);
     // WHEN both are published through the producer of a claim-check channel
@@ -169,9 +167,7 @@ describe('claim check end to end over SNS -> SQS and SQS', () => {
 
   test('SNS without raw delivery: the reference inside the SNS envelope is resolved too', async () => {
     const claims = await bucket();
-    const topicArn = (await sns.send(new CreateTopicCommand({ Name: uniqueName('receipts') }))).TopicArn!;
-    const subscriber = await queue();
-    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: subscriber.arn }));
+    const { topicArn, subscriber } = await topicWithSubscriber({ raw: false });
     const large = receipt('o-3', 270_000);
     await withChannel('RECEIPTS', topicArn, claims, () => createProducer().publish(topicArn, large));
     const { consumer, seen } = recordingConsumer();
@@ -183,23 +179,7 @@ describe('claim check end to end over SNS -> SQS and SQS', () => {
 
   test('SNS FIFO -> SQS FIFO: an oversized receipt keeps its group and order among small ones', async () => {
     const claims = await bucket();
-    const topicArn = (
-      await sns.send(
-        new CreateTopicCommand({
-          Name: uniqueName('receipts', true),
-          Attributes: { FifoTopic: 'true' },
-        }),
-      )
-    ).TopicArn!;
-    const subscriber = await queue(true);
-    await sns.send(
-      new SubscribeCommand({
-        TopicArn: topicArn,
-        Protocol: 'sqs',
-        Endpoint: subscriber.arn,
-        Attributes: { RawMessageDelivery: 'true' },
-      }),
-    );
+    const { topicArn, subscriber } = await topicWithSubscriber({ fifo: true });
     const sequence = [receipt('o-15', 500), receipt('o-15', 270_000), receipt('o-15', 500)];
     await withChannel('RECEIPTS', topicArn, claims, () => createProducer().publishBatch(topicArn, sequence));
     expect(await keysIn(claims)).toEqual([`receipts/${sequence[1]!.id}`]);
@@ -478,16 +458,7 @@ describe('claim check through the transactional outbox relay (DynamoDB Local str
     // GIVEN an in-item outbox whose commit stages a 300 KB receipt for a claim-check topic
     const claims = await bucket();
     const table = await createOutboxTable();
-    const topicArn = (await sns.send(new CreateTopicCommand({ Name: uniqueName('receipts') }))).TopicArn!;
-    const subscriber = await queue();
-    await sns.send(
-      new SubscribeCommand({
-        TopicArn: topicArn,
-        Protocol: 'sqs',
-        Endpoint: subscriber.arn,
-        Attributes: { RawMessageDelivery: 'true' },
-      }),
-    );
+    const { topicArn, subscriber } = await topicWithSubscriber();
     const large = receipt('o-18', 300_000);
     const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
     await withChannel('RECEIPTS', topicArn, claims, async () => {

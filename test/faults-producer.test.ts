@@ -4,16 +4,9 @@
  * (test/support/sdk-faults.ts): whole-request faults below the retry middleware, so the SDK's real
  * retry strategy runs first; partial batch failures as the 200 answer the service gives.
  */
-import {
-  CreateTopicCommand,
-  KMSThrottlingException,
-  SNSClient,
-  SubscribeCommand,
-  ThrottledException,
-} from '@aws-sdk/client-sns';
+import { KMSThrottlingException, SNSClient, ThrottledException } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
-  GetQueueAttributesCommand,
   InvalidAddress,
   KmsThrottled,
   RequestThrottled,
@@ -25,6 +18,7 @@ import { isRetryableError } from '../lambdas/core/error-classification';
 import { uniqueName } from './support/emulators';
 import { failEntries, injectFaults } from './support/sdk-faults';
 import { receiveAll } from './support/sqs-event';
+import { topicWithQueue as topicWithRawQueue } from './support/topic-with-queue';
 
 const Step = defineEvent({
   type: 'Step',
@@ -174,7 +168,7 @@ describe('producer: throttles are retried (SDK error classification), never trea
 
   it('SNS ThrottledException: the SDK retries it itself, then the producer', async () => {
     const sns = new SNSClient({ maxAttempts: 2 });
-    const { topicArn, queueUrl } = await topicWithQueue(sns);
+    const { topicArn, queueUrl } = await topicWithQueue();
     const faults = injectFaults(sns, {
       commands: ['PublishBatchCommand'],
       times: 3,
@@ -191,7 +185,7 @@ describe('producer: throttles are retried (SDK error classification), never trea
 
   it('SNS KMSThrottlingException (400, not in the SDK retry list): retried by the producer', async () => {
     const sns = new SNSClient({ maxAttempts: 2 });
-    const { topicArn, queueUrl } = await topicWithQueue(sns);
+    const { topicArn, queueUrl } = await topicWithQueue();
     const faults = injectFaults(sns, {
       commands: ['PublishBatchCommand'],
       times: 2,
@@ -252,21 +246,4 @@ describe('producer: throttles are retried (SDK error classification), never trea
   });
 });
 
-async function topicWithQueue(sns: SNSClient): Promise<{ topicArn: string; queueUrl: string }> {
-  const plainSns = new SNSClient({});
-  const topicArn = (await plainSns.send(new CreateTopicCommand({ Name: uniqueName('faults') }))).TopicArn!;
-  const queueUrl = await standardQueue();
-  const { Attributes } = await plainSqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  await plainSns.send(
-    new SubscribeCommand({
-      TopicArn: topicArn,
-      Protocol: 'sqs',
-      Endpoint: Attributes!.QueueArn,
-      Attributes: { RawMessageDelivery: 'true' },
-    }),
-  );
-  void sns;
-  return { topicArn, queueUrl };
-}
+const topicWithQueue = () => topicWithRawQueue('faults');

@@ -4,19 +4,14 @@
  * the producer must, as its batch path does. Faults are the real exception classes, injected below
  * the SDK's retry middleware (test/support/sdk-faults.ts), against the SNS/SQS emulator.
  */
-import { CreateTopicCommand, KMSThrottlingException, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  InvalidAddress,
-  KmsThrottled,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { KMSThrottlingException, SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, InvalidAddress, KmsThrottled, SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { createProducer, defineEvent } from '../lambdas';
 import { uniqueName } from './support/emulators';
 import { injectFaults } from './support/sdk-faults';
 import { receiveAll } from './support/sqs-event';
+import { topicWithQueue as topicWithRawQueue } from './support/topic-with-queue';
 
 const Ping = defineEvent({ type: 'Ping', schema: z.object({ n: z.number() }) });
 const plainSqs = new SQSClient({ useQueueUrlAsEndpoint: false });
@@ -26,23 +21,7 @@ async function queue(): Promise<string> {
   return (await plainSqs.send(new CreateQueueCommand({ QueueName: uniqueName('single') }))).QueueUrl!;
 }
 
-async function topicWithQueue(): Promise<{ topicArn: string; queueUrl: string }> {
-  const plainSns = new SNSClient({});
-  const topicArn = (await plainSns.send(new CreateTopicCommand({ Name: uniqueName('single') }))).TopicArn!;
-  const queueUrl = await queue();
-  const { Attributes } = await plainSqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  await plainSns.send(
-    new SubscribeCommand({
-      TopicArn: topicArn,
-      Protocol: 'sqs',
-      Endpoint: Attributes!.QueueArn,
-      Attributes: { RawMessageDelivery: 'true' },
-    }),
-  );
-  return { topicArn, queueUrl };
-}
+const topicWithQueue = () => topicWithRawQueue('single');
 
 describe('single sends retry retryable errors the SDK does not (KMS throttles)', () => {
   it('send: SQS KmsThrottled on the first 2 SendMessage calls, delivered once on the 3rd', async () => {

@@ -8,13 +8,13 @@
  * taken as permanent: no retry, reported `senderFault: true`, and the relay and the poller count it
  * toward parking (see review-poller.test.ts). The README says such entries are retried.
  */
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { createProducer, defineEvent } from '../lambdas';
-import { uniqueName } from './support/emulators';
 import { failEntries } from './support/sdk-faults';
 import { receiveAll } from './support/sqs-event';
+import { topicWithQueue as topicWithRawQueue } from './support/topic-with-queue';
 
 const Step = defineEvent({
   type: 'Step',
@@ -25,24 +25,7 @@ const steps = (group: string, count: number) =>
   Array.from({ length: count }, (_, n) => Step.create({ group, n }));
 const plainSqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 
-async function topicWithQueue(): Promise<{ topicArn: string; queueUrl: string }> {
-  const sns = new SNSClient({});
-  const topicArn = (await sns.send(new CreateTopicCommand({ Name: uniqueName('review') }))).TopicArn!;
-  const queueUrl = (await plainSqs.send(new CreateQueueCommand({ QueueName: uniqueName('review') })))
-    .QueueUrl!;
-  const { Attributes } = await plainSqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  await sns.send(
-    new SubscribeCommand({
-      TopicArn: topicArn,
-      Protocol: 'sqs',
-      Endpoint: Attributes!.QueueArn,
-      Attributes: { RawMessageDelivery: 'true' },
-    }),
-  );
-  return { topicArn, queueUrl };
-}
+const topicWithQueue = () => topicWithRawQueue('review');
 
 describe('review: SNS batch entries failing with a throttle wire code are retried', () => {
   it.each(['KMSThrottling', 'Throttled'])(

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { exampleTopology } from '../example/topology';
-import { renderHtml, renderSvg, toDot } from '../lib/topology/diagram';
+import { graphvizSource, renderHtml, renderSvg } from '../lib/topology/diagram';
 import { screenshot } from './support/chromium';
 
 const model = exampleTopology();
@@ -29,7 +29,7 @@ function inkOf(pngFile: string): { ink: number; colours: number } {
 
 describe('switchyard diagram', () => {
   test('draws every part of the topology from the model', () => {
-    const dot = toDot([model]);
+    const dot = graphvizSource([model]);
     for (const label of [
       'order-events.fifo',
       'kitchen-commands',
@@ -46,7 +46,7 @@ describe('switchyard diagram', () => {
   });
 
   test('annotates edges with message counts when given', () => {
-    const dot = toDot([model], {
+    const dot = graphvizSource([model], {
       channels: new Map([['kitchen-commands', 1000]]),
       consumers: new Map([['kitchen', 1002]]),
     });

@@ -1,6 +1,6 @@
 /** `switchyard diagram [--out file.svg|file.html]`: the topology picture of the app (Graphviz layout). */
 import type { Command } from 'commander';
-import { renderHtml, renderSvg, toDot } from '../../lib/topology/diagram';
+import { graphvizSource, renderHtml, renderSvg } from '../../lib/topology/diagram';
 import type { Output } from '../../local/commands/shared';
 import { emit, loadTopology, type TopologyCommandOptions, withTopologyOptions } from './topology';
 
@@ -8,7 +8,7 @@ export async function diagramCommand(options: TopologyCommandOptions, output: Ou
   const models = await loadTopology(options, output);
   const out = options.out;
   if (out?.endsWith('.html')) emit(await renderHtml(models), out, output);
-  else if (out?.endsWith('.dot')) emit(toDot(models), out, output);
+  else if (out?.endsWith('.dot')) emit(graphvizSource(models), out, output);
   else if (!out || out.endsWith('.svg')) emit(await renderSvg(models), out, output);
   else {
     output.err(`switchyard: --out ${out}: use a .svg, .html or .dot file name.`);

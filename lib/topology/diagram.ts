@@ -27,7 +27,7 @@ function filterLabel(filterPolicy: Record<string, unknown>): string {
 }
 
 /** The DOT source of the models' topology. */
-export function toDot(models: readonly TopologyModel[], counts?: FlowCounts): string {
+export function graphvizSource(models: readonly TopologyModel[], counts?: FlowCounts): string {
   const lines: string[] = [
     'digraph switchyard {',
     '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.35, ranksep=0.7, bgcolor="white"];',
@@ -154,7 +154,7 @@ export function toDot(models: readonly TopologyModel[], counts?: FlowCounts): st
 export async function renderSvg(models: readonly TopologyModel[], counts?: FlowCounts): Promise<string> {
   // The CommonJS build; loaded lazily because it carries the 1 MB Graphviz WebAssembly module.
   const viz = await (require('@viz-js/viz') as typeof import('@viz-js/viz')).instance();
-  return viz.renderString(toDot(models, counts), { format: 'svg', engine: 'dot' });
+  return viz.renderString(graphvizSource(models, counts), { format: 'svg', engine: 'dot' });
 }
 
 /** A standalone HTML page with the SVG (what `--out file.html` and `--report-html` write). */
