@@ -5,14 +5,7 @@
  * policies, enforces the AWS limits the emulators do not, answers SSM itself, and forwards the
  * rest unchanged to fauxqs or DynamoDB Local. Denials come back in the service's own error shape.
  */
-import {
-  Agent,
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { freePort, LOOPBACK } from '../ports';
 import type { LocalScheduler } from '../scheduler/local-scheduler';
 import { answerScheduler } from '../scheduler/scheduler-api';
@@ -27,6 +20,7 @@ import type { Caller } from './policy-document';
 import { type ActionCheck, type ParsedRequest, parseRequest, requiredActions } from './requests';
 import { queueArnFromUrl, type SecurityModel } from './security-model';
 import { repairStreamRecords } from './stream-record-repair';
+import { type GatewayCall, type GatewayReply, HttpUpstream, type Upstream } from './upstream';
 
 export interface Denial {
   /** Who was denied: a role session ARN, or a service principal (`sns.amazonaws.com`). */
@@ -41,6 +35,8 @@ export interface Denial {
 
 export interface GatewayOptions {
   readonly upstream: { readonly snsSqs: string; readonly dynamodb: string };
+  /** The SNS/SQS emulator of this process, called without a socket (embedded emulators only). */
+  readonly snsSqsInProcess?: Upstream;
   readonly region: string;
   readonly model: SecurityModel;
   readonly credentials: CredentialRegistry;
@@ -57,13 +53,6 @@ export interface GatewayOptions {
   readonly moveTasks?: MessageMoveTasks;
 }
 
-/** SigV4 scope service -> upstream. */
-function upstreamFor(request: ParsedRequest, options: GatewayOptions): string {
-  return request.service === 'dynamodb' || request.service === 'streams'
-    ? options.upstream.dynamodb
-    : options.upstream.snsSqs;
-}
-
 /** Shard iterators remembered per gateway (each maps to its stream ARN for authorization). */
 const MAX_REMEMBERED_ITERATORS = 50_000;
 export class AuthorizingGateway {
@@ -72,18 +61,21 @@ export class AuthorizingGateway {
   private readonly iteratorStreams = new Map<string, string>();
   private readonly decisions = new Map<string, Decision>();
   private server?: Server;
-  // Reused connections: a new TCP connection per forwarded call would cost more than the call.
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 128 });
+  private readonly dynamodb: Upstream;
+  private readonly snsSqs: Upstream;
   endpoint = '';
 
   constructor(private readonly options: GatewayOptions) {
     this.authorizer = new Authorizer(options.onUnsupported);
+    this.dynamodb = new HttpUpstream(options.upstream.dynamodb);
+    this.snsSqs = options.snsSqsInProcess ?? new HttpUpstream(options.upstream.snsSqs);
   }
 
   async start(): Promise<string> {
     const port = await freePort();
     this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: Error) => {
+      this.serve(req, res).catch((error: Error) => {
+        if (res.headersSent || res.destroyed) return;
         res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`Switchyard gateway error: ${error.message}`);
       });
@@ -98,7 +90,8 @@ export class AuthorizingGateway {
     const server = this.server;
     if (!server) return;
     server.closeAllConnections();
-    this.agent.destroy();
+    this.dynamodb.close();
+    this.snsSqs.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -142,25 +135,56 @@ export class AuthorizingGateway {
     return denial;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The HTTP side: one request in, its answer out; a caller that goes aborts the call upstream. */
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    let body = Buffer.concat(chunks);
-    const parsed = parseRequest(req.headers, body.toString('utf8'), req.method, req.url);
+    const gone = new AbortController();
+    // The client's side closing ('end') comes before the response's 'close'; either means gone.
+    const onGone = () => {
+      if (!res.writableFinished) gone.abort();
+    };
+    const socket = req.socket;
+    socket.once('end', onGone);
+    res.once('close', onGone);
+    try {
+      const reply = await this.dispatch({
+        method: req.method ?? 'POST',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        signal: gone.signal,
+      });
+      if (gone.signal.aborted) return;
+      res.writeHead(reply.status, reply.headers);
+      res.end(reply.body);
+    } catch (error) {
+      if (gone.signal.aborted) return;
+      throw error;
+    } finally {
+      socket.off('end', onGone);
+    }
+  }
+
+  /**
+   * Authorizes, answers or forwards one call. The local cloud's own clients call this directly
+   * (local/iam/in-process-handler.ts); everything else comes through `serve`.
+   */
+  async dispatch(call: GatewayCall): Promise<GatewayReply> {
+    let body = call.body;
+    const parsed = parseRequest(call.headers, body.toString('utf8'), call.method, call.url);
     const identity = this.options.credentials.identityOf(parsed.accessKeyId);
     if (identity && this.options.enforce) {
       const denied = this.firstDenial(parsed, identity);
-      if (denied) return this.reply(res, parsed, denied);
+      if (denied) return errorReply(parsed, denied);
     }
     if (parsed.service === 'sqs' && MOVE_TASK_OPERATIONS.has(parsed.operation) && this.options.moveTasks) {
       const answer = await this.options.moveTasks.answer(parsed.operation, parsed.json);
-      if (!answer.ok) return this.reply(res, parsed, answer.error);
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-      res.end(JSON.stringify(answer.body));
-      return;
+      if (!answer.ok) return errorReply(parsed, answer.error);
+      return jsonReply(answer.body, 'application/x-amz-json-1.0');
     }
     const limits = checkLimits(parsed, this.options.model, this.options.region);
-    if (limits.kind === 'reject') return this.reply(res, parsed, limits.error);
+    if (limits.kind === 'reject') return errorReply(parsed, limits.error);
     if (limits.kind === 'partial') body = Buffer.from(limits.keptBody, 'utf8');
     if (parsed.service === 'ssm' && this.options.ssm) {
       const answer = await answerSsm(
@@ -170,10 +194,8 @@ export class AuthorizingGateway {
         this.options.region,
         this.options.model.accountId,
       );
-      if (!answer.ok) return this.reply(res, parsed, answer.error);
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify(answer.body));
-      return;
+      if (!answer.ok) return errorReply(parsed, answer.error);
+      return jsonReply(answer.body, 'application/x-amz-json-1.1');
     }
     if (parsed.service === 'scheduler' && this.options.scheduler) {
       const answer = answerScheduler(
@@ -182,21 +204,16 @@ export class AuthorizingGateway {
         parsed.query,
         parsed.json,
       );
-      if (!answer.ok) return this.reply(res, parsed, answer.error);
-      const json = JSON.stringify(answer.body);
-      res.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(json)),
-      });
-      res.end(json);
-      return;
+      if (!answer.ok) return errorReply(parsed, answer.error);
+      return jsonReply(answer.body, 'application/json');
     }
-    const upstream = await this.forward(req, body, upstreamFor(parsed, this.options));
-    let responseBody = upstream.body;
+    const upstream = parsed.service === 'dynamodb' || parsed.service === 'streams' ? this.dynamodb : this.snsSqs;
+    const reply = await upstream.send({ ...call, body });
+    let responseBody = reply.body;
     if (parsed.service === 'streams') this.rememberIterators(parsed, responseBody);
-    if (parsed.service === 'streams' && parsed.operation === 'GetRecords' && upstream.status === 200)
+    if (parsed.service === 'streams' && parsed.operation === 'GetRecords' && reply.status === 200)
       responseBody = repairStreamRecords(responseBody);
-    if (limits.kind === 'partial' && upstream.status === 200) {
+    if (limits.kind === 'partial' && reply.status === 200) {
       const merged = JSON.parse(responseBody.toString('utf8') || '{}') as {
         Successful?: unknown[];
         Failed?: unknown[];
@@ -205,12 +222,11 @@ export class AuthorizingGateway {
       responseBody = Buffer.from(JSON.stringify(merged), 'utf8');
     }
     const headers: Record<string, string | string[] | undefined> = {
-      ...upstream.headers,
+      ...reply.headers,
       'content-length': String(responseBody.length),
     };
     delete headers['transfer-encoding'];
-    res.writeHead(upstream.status, headers);
-    res.end(responseBody);
+    return { status: reply.status, headers, body: responseBody };
   }
 
   private firstDenial(parsed: ParsedRequest, identity: FunctionIdentity): ServiceError | undefined {
@@ -295,48 +311,15 @@ export class AuthorizingGateway {
       }
     }
   }
+}
 
-  private reply(res: ServerResponse, parsed: ParsedRequest, error: ServiceError): void {
-    const wire = wireError(parsed.service, error);
-    res.writeHead(wire.status, { ...wire.headers, 'content-length': String(Buffer.byteLength(wire.body)) });
-    res.end(wire.body);
-  }
+function errorReply(parsed: ParsedRequest, error: ServiceError): GatewayReply {
+  const wire = wireError(parsed.service, error);
+  const body = Buffer.from(wire.body, 'utf8');
+  return { status: wire.status, headers: { ...wire.headers, 'content-length': String(body.length) }, body };
+}
 
-  private forward(
-    req: IncomingMessage,
-    body: Buffer,
-    upstream: string,
-  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-    const target = new URL(upstream);
-    return new Promise((resolve, reject) => {
-      const outgoing = httpRequest(
-        {
-          host: target.hostname,
-          port: target.port,
-          method: req.method,
-          agent: this.agent,
-          path: req.url,
-          // The Host header stays the gateway's: fauxqs names queue URLs after it, so callers keep
-          // coming back through the gateway.
-          headers: { ...req.headers, 'content-length': String(body.length) },
-        },
-        async (response) => {
-          const chunks: Buffer[] = [];
-          try {
-            for await (const chunk of response) chunks.push(chunk as Buffer);
-          } catch (error) {
-            reject(error);
-            return;
-          }
-          resolve({
-            status: response.statusCode ?? 502,
-            headers: response.headers,
-            body: Buffer.concat(chunks),
-          });
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end(body);
-    });
-  }
+function jsonReply(value: unknown, contentType: string): GatewayReply {
+  const body = Buffer.from(JSON.stringify(value), 'utf8');
+  return { status: 200, headers: { 'content-type': contentType, 'content-length': String(body.length) }, body };
 }
