@@ -72,13 +72,15 @@ export interface ConsumerComparison {
 }
 
 /**
- * What both consumers keep out of an SDK-bundled build: packages the code reaches only through
- * `import()`, so they cost nothing until used. The credential providers other than the environment's
- * (Lambda always sets AWS_ACCESS_KEY_ID & co., so the default chain stops at `fromEnv`) and the
- * clients they use; `@aws-sdk/client-s3`, which Switchyard loads only when a claim-checked message
- * arrives (Powertools does not reference it). Everything else, `@smithy/*` and the DynamoDB client
- * included, is bundled from the SDK's ES module build (mainFields module first), so esbuild keeps only
- * the commands used, as AWS's Lambda documentation recommends for cold starts.
+ * What both consumers keep out of an SDK-bundled build: packages they reach only through `import()`
+ * and never load in this configuration, so bundling them would only add code to compile. The
+ * credential providers other than the environment's (Lambda always sets AWS_ACCESS_KEY_ID & co., so
+ * the default chain stops at `fromEnv`) and the clients they use; `@aws-sdk/client-s3`, which
+ * Switchyard loads only when a claim-checked message arrives, and `@aws-sdk/client-sqs`, which it
+ * loads only when retry backoff is on (off here). Powertools references none of them. Everything else,
+ * `@smithy/*` and the DynamoDB client included, is bundled from the SDK's ES module build (mainFields
+ * module first), so esbuild keeps only the commands used, as AWS's Lambda documentation recommends for
+ * cold starts.
  */
 export const LAZY_SDK_MODULES = [
   '@aws-sdk/credential-provider-http',
@@ -91,6 +93,7 @@ export const LAZY_SDK_MODULES = [
   '@aws-sdk/token-providers',
   '@smithy/credential-provider-imds',
   '@aws-sdk/client-s3',
+  '@aws-sdk/client-sqs',
 ] as const;
 
 /** The consumers, Switchyard's with its client constructed at load too, and the DynamoDB client alone. */
