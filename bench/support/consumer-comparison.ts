@@ -67,6 +67,18 @@ export interface ConsumerComparison {
   /** (Switchyard - floor) / (Powertools - floor), median CPU times, without source maps: the bundles' own share. */
   readonly ratioAboveClientFloor: number;
   readonly validators: readonly ValidatorFigure[];
+  /**
+   * Switchyard's consumer with its DynamoDB client constructed at load (bench/fixtures/one-type-consumer/
+   * switchyard-client-at-load.ts), SDK external, no source map: like for like with Powertools, which
+   * constructs its client at load, where switchyard.ts constructs it on the first message.
+   */
+  readonly clientAtLoad: {
+    readonly bytes: number;
+    readonly load: SampleSummary;
+    readonly cpu: SampleSummary;
+    readonly ratio: number;
+    readonly cpuRatio: number;
+  };
   /** Both consumers (and the DynamoDB client alone) with the SDK bundled: the other way to deploy. */
   readonly sdkBundled: SdkBundledComparison;
 }
@@ -256,6 +268,21 @@ export async function compareConsumers(
     join(appDir, 'src', 'dynamodb-client.ts'),
     "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nexport const client = new DynamoDBClient({});\n",
   );
+  const clientAtLoad = join(appDir, 'out', 'switchyard-client-at-load', 'index.js');
+  await build({
+    entryPoints: [join(appDir, 'src', 'switchyard-client-at-load.ts')],
+    absWorkingDir: appDir,
+    nodePaths: [repoNodeModules],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    external: ['@aws-sdk/*'],
+    outfile: clientAtLoad,
+    logLevel: 'silent',
+  });
+  cases.push({ name: 'switchyard-client-at-load', file: clientAtLoad });
   const sdkBundles = new Map<SdkBundledEntry, { outfile: string; bytes: number }>();
   for (const entry of SDK_BUNDLED_ENTRIES) {
     sdkBundles.set(entry, await bundleWithSdk(appDir, repoNodeModules, entry));
@@ -297,7 +324,16 @@ export async function compareConsumers(
     clientAtLoadRatio: sdkRatio('switchyard-client-at-load', 'wallMs'),
     clientAtLoadCpuRatio: sdkRatio('switchyard-client-at-load', 'cpuMs'),
   };
+  const atLoad = samples.get('switchyard-client-at-load')!;
+  const powertools = samples.get(caseName('powertools', 'no source map'))!;
   return {
+    clientAtLoad: {
+      bytes: statSync(clientAtLoad).size,
+      load: summarize(atLoad.wallMs),
+      cpu: summarize(atLoad.cpuMs),
+      ratio: round(median(atLoad.wallMs) / median(powertools.wallMs)),
+      cpuRatio: round(median(atLoad.cpuMs) / median(powertools.cpuMs)),
+    },
     sdkBundled,
     bundles,
     loads,
