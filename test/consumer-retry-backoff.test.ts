@@ -4,6 +4,10 @@
  * maxReceiveCount; a FIFO group waits behind its failed head, in order.
  */
 
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -12,9 +16,15 @@ import {
   SQSClient,
   type Message as SqsMessage,
 } from '@aws-sdk/client-sqs';
+import { build } from 'esbuild';
 import { z } from 'zod';
 import { createConsumer, on } from '../lambdas/consumer';
-import { RetryScheduler, retryDelaySeconds } from '../lambdas/consumer/retry-backoff';
+import {
+  RetryBackoffEnvironment,
+  retryBackoffFromEnvironment,
+  retryDelaySeconds,
+} from '../lambdas/consumer/retry-backoff';
+import { RetryScheduler } from '../lambdas/consumer/retry-scheduler';
 import { defineEvent } from '../lambdas/core/definition';
 import { toWire } from '../lambdas/core/wire';
 import { uniqueName } from './support/emulators';
@@ -115,6 +125,82 @@ describe('retry with backoff', () => {
     expect(await receive(q.url, 3)).toEqual([]);
     expect(await receive(q.dlqUrl, 1)).toHaveLength(1);
   });
+
+  test('without an injected scheduler, the default SQS client schedules the retry', async () => {
+    // GIVEN a consumer with backoff from the construct's environment and no scheduler of its own
+    const q = await queueWithDlq(false, 5);
+    await send(q.url, 1, false);
+    const consumer = createConsumer({
+      name: 'flaky-default-client',
+      logger: quiet,
+      handlers: [on(Flaky, async () => Promise.reject(new Error('downstream unavailable')))],
+      retryBackoff: retryBackoffFromEnvironment({
+        [RetryBackoffEnvironment.BASE_SECONDS]: '1',
+        [RetryBackoffEnvironment.MAX_SECONDS]: '2',
+      }),
+    });
+
+    // WHEN its first batch fails
+    const first = await receive(q.url, 5);
+    expect((await consumer.handler(toSqsEvent(first, q.arn))).batchItemFailures).toHaveLength(1);
+
+    // THEN the message is back within 1-2 s, not after the queue's 60 s visibility timeout
+    const again = await receive(q.url, 5);
+    expect(again.map((m) => m.MessageId)).toEqual(first.map((m) => m.MessageId));
+    expect(Number(again[0]!.Attributes!.ApproximateReceiveCount)).toBe(2);
+  });
+
+  test('@aws-sdk/client-sqs is loaded while the module loads when backoff is on, and never when it is off', async () => {
+    // GIVEN the consumer bundled as NodejsFunction deploys it, the SDK left to the runtime
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-backoff-load-'));
+    const entry = join(dir, 'probe.ts');
+    writeFileSync(
+      entry,
+      `import { createConsumer } from '${join(__dirname, '..', 'lambdas', 'consumer')}';\n` +
+        "export const { handler } = createConsumer({ name: 'probe', handlers: [] });\n",
+    );
+    const bundle = join(dir, 'probe.js');
+    await build({
+      entryPoints: [entry],
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      external: ['@aws-sdk/*'],
+      logLevel: 'silent',
+    });
+    // WHEN a fresh process loads it as Lambda's init does: the runtime asks for the first event only
+    // after the pending promise jobs of the init ran
+    const sqsLoadedAfterInit = (environment: Record<string, string>) => {
+      const script =
+        'require(process.argv[1]); setImmediate(() => process.stdout.write(String(' +
+        'Object.keys(require.cache).some((file) => file.includes("@aws-sdk/client-sqs")))));';
+      const child = spawnSync(process.execPath, ['-e', script, bundle], {
+        env: { ...process.env, NODE_PATH: join(__dirname, '..', 'node_modules'), ...environment },
+        encoding: 'utf8',
+      });
+      expect(child.stderr).toBe('');
+      return child.stdout;
+    };
+    try {
+      // THEN only a consumer with backoff loads the SQS client, and it does so during init
+      const backoffOff = {
+        [RetryBackoffEnvironment.BASE_SECONDS]: '',
+        [RetryBackoffEnvironment.MAX_SECONDS]: '',
+      };
+      const backoffOn = {
+        [RetryBackoffEnvironment.BASE_SECONDS]: '1',
+        [RetryBackoffEnvironment.MAX_SECONDS]: '2',
+      };
+      expect({ off: sqsLoadedAfterInit(backoffOff), on: sqsLoadedAfterInit(backoffOn) }).toEqual({
+        off: 'false',
+        on: 'true',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test('a FIFO group waits behind its failed head and then resumes in order', async () => {
     const q = await queueWithDlq(true, 5);

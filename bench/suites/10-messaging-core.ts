@@ -19,7 +19,12 @@ import {
   functionEntries,
   measureColdLoad,
 } from '../support/bundles';
-import { type ConsumerComparison, compareConsumers } from '../support/consumer-comparison';
+import {
+  type ConsumerComparison,
+  compareConsumers,
+  LAZY_SDK_MODULES,
+  type SdkBundledEntry,
+} from '../support/consumer-comparison';
 import { countRequests, type RequestCounter } from '../support/request-counter';
 import { round, type SampleSummary } from '../support/stats';
 
@@ -284,6 +289,13 @@ function bundleTable(cases: readonly BundleCase[], baseline: SampleSummary, entr
   };
 }
 
+const SDK_BUNDLED_LABELS: Readonly<Record<SdkBundledEntry, string>> = {
+  switchyard: 'switchyard',
+  'switchyard-client-at-load': 'switchyard, client constructed at load',
+  powertools: 'powertools',
+  'dynamodb-client': '@aws-sdk/client-dynamodb alone, client constructed at load',
+};
+
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
 function comparisonTables(comparison: ConsumerComparison): BenchTable[] {
@@ -335,6 +347,16 @@ function comparisonTables(comparison: ConsumerComparison): BenchTable[] {
       rows: [
         ...loadRows,
         [
+          'switchyard, client constructed at load',
+          'no source map',
+          comparison.clientAtLoad.load.medianMs,
+          `${comparison.clientAtLoad.load.minMs}-${comparison.clientAtLoad.load.maxMs}`,
+          comparison.clientAtLoad.cpu.medianMs,
+          comparison.clientAtLoad.ratio,
+          '-',
+          comparison.clientAtLoad.cpuRatio,
+        ],
+        [
           '@aws-sdk/client-dynamodb alone',
           'no source map',
           floor.medianMs,
@@ -351,8 +373,47 @@ function comparisonTables(comparison: ConsumerComparison): BenchTable[] {
         'runtime provides it). Both consumers load @aws-sdk/client-dynamodb at module load; its own cold require ' +
         'is the last row. CPU time (user + system of the whole process during the require) is not inflated by ' +
         'waiting for a core, so on a loaded machine its ratio is the steadier one. ' +
+        "Switchyard's fixture constructs its DynamoDB client on the first message, Powertools at load; the " +
+        '"client constructed at load" row (bench/fixtures/one-type-consumer/switchyard-client-at-load.ts) is the ' +
+        'like-for-like one (the first invocation is that much shorter in exchange). ' +
         `Bundles' own share of CPU time, (Switchyard - client) / (Powertools - client): ` +
         `${comparison.ratioAboveClientFloor}.`,
+    },
+    {
+      title: 'One-type consumer vs Powertools: cold require with the SDK bundled into both',
+      columns: [
+        'bundle',
+        'bytes',
+        'median ms',
+        'min-max ms',
+        'CPU median ms',
+        'ratio of medians',
+        'CPU ratio',
+      ],
+      rows: comparison.sdkBundled.figures.map((f) => [
+        SDK_BUNDLED_LABELS[f.consumer],
+        f.bytes,
+        f.load.medianMs,
+        `${f.load.minMs}-${f.load.maxMs}`,
+        f.cpu.medianMs,
+        f.consumer === 'switchyard'
+          ? comparison.sdkBundled.ratio
+          : f.consumer === 'switchyard-client-at-load'
+            ? comparison.sdkBundled.clientAtLoadRatio
+            : '-',
+        f.consumer === 'switchyard'
+          ? comparison.sdkBundled.cpuRatio
+          : f.consumer === 'switchyard-client-at-load'
+            ? comparison.sdkBundled.clientAtLoadCpuRatio
+            : '-',
+      ]),
+      notes:
+        "Not what the constructs deploy (they leave @aws-sdk/* to the runtime, and the local cloud's fault " +
+        'injection patches that shared copy): the other deployment, measured in the same interleaved rounds. ' +
+        "Both consumers bundled with esbuild from the SDK's ES module build (mainFields module, main), so only the " +
+        'commands used are kept, minified, no source map; left external because they are reached only through ' +
+        `import(): ${LAZY_SDK_MODULES.join(', ')}. Switchyard's fixture constructs its DynamoDB client on the ` +
+        'first message, Powertools at load; the client-at-load row is the like-for-like one.',
     },
     {
       title: 'Validators alone: the one-type schema, bundled and loaded',
@@ -423,6 +484,8 @@ export const suite: BenchSuite = {
         coldLoadRatioToPowertools: comparison.ratios[DEFAULT_MODE],
         /** The same with CPU time instead of wall time (steadier on a loaded machine). */
         coldLoadCpuRatioToPowertools: comparison.cpuRatios[DEFAULT_MODE],
+        /** The ratio with Switchyard's DynamoDB client constructed at load, as Powertools constructs its own. */
+        coldLoadClientAtLoadRatioToPowertools: comparison.clientAtLoad.ratio,
         oneTypeConsumer: {
           bundles: comparison.bundles.map(({ outfile: _outfile, ...b }) => b),
           coldLoad: comparison.loads,
@@ -432,6 +495,9 @@ export const suite: BenchSuite = {
           dynamodbClientLoad: comparison.dynamodbClientLoad,
           dynamodbClientCpu: comparison.dynamodbClientCpu,
           ratioAboveClientFloor: comparison.ratioAboveClientFloor,
+          /** Both consumers with the SDK bundled (not the constructs' default), same rounds. */
+          clientAtLoad: comparison.clientAtLoad,
+          sdkBundled: comparison.sdkBundled,
           rounds: COMPARISON_ROUNDS,
         },
         validators: comparison.validators,

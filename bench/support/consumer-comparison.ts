@@ -67,6 +67,72 @@ export interface ConsumerComparison {
   /** (Switchyard - floor) / (Powertools - floor), median CPU times, without source maps: the bundles' own share. */
   readonly ratioAboveClientFloor: number;
   readonly validators: readonly ValidatorFigure[];
+  /**
+   * Switchyard's consumer with its DynamoDB client constructed at load (bench/fixtures/one-type-consumer/
+   * switchyard-client-at-load.ts), SDK external, no source map: like for like with Powertools, which
+   * constructs its client at load, where switchyard.ts constructs it on the first message.
+   */
+  readonly clientAtLoad: {
+    readonly bytes: number;
+    readonly load: SampleSummary;
+    readonly cpu: SampleSummary;
+    readonly ratio: number;
+    readonly cpuRatio: number;
+  };
+  /** Both consumers (and the DynamoDB client alone) with the SDK bundled: the other way to deploy. */
+  readonly sdkBundled: SdkBundledComparison;
+}
+
+/**
+ * What both consumers keep out of an SDK-bundled build: packages they reach only through `import()`
+ * and never load in this configuration, so bundling them would only add code to compile. The
+ * credential providers other than the environment's (Lambda always sets AWS_ACCESS_KEY_ID & co., so
+ * the default chain stops at `fromEnv`) and the clients they use; `@aws-sdk/client-s3`, which
+ * Switchyard loads only when a claim-checked message arrives, and `@aws-sdk/client-sqs`, which it
+ * loads only when retry backoff is on (off here). Powertools references none of them. Everything else,
+ * `@smithy/*` and the DynamoDB client included, is bundled from the SDK's ES module build (mainFields
+ * module first), so esbuild keeps only the commands used, as AWS's Lambda documentation recommends for
+ * cold starts.
+ */
+export const LAZY_SDK_MODULES = [
+  '@aws-sdk/credential-provider-http',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-login',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/nested-clients',
+  '@aws-sdk/token-providers',
+  '@smithy/credential-provider-imds',
+  '@aws-sdk/client-s3',
+  '@aws-sdk/client-sqs',
+] as const;
+
+/** The consumers, Switchyard's with its client constructed at load too, and the DynamoDB client alone. */
+export const SDK_BUNDLED_ENTRIES = [
+  'switchyard',
+  'switchyard-client-at-load',
+  'powertools',
+  'dynamodb-client',
+] as const;
+export type SdkBundledEntry = (typeof SDK_BUNDLED_ENTRIES)[number];
+
+/** One consumer with the SDK bundled (LAZY_SDK_MODULES aside), no source map. */
+export interface SdkBundledFigure {
+  readonly consumer: SdkBundledEntry;
+  readonly bytes: number;
+  readonly load: SampleSummary;
+  readonly cpu: SampleSummary;
+}
+
+export interface SdkBundledComparison {
+  readonly figures: readonly SdkBundledFigure[];
+  /** Median cold require, Switchyard / Powertools, both with the SDK bundled. */
+  readonly ratio: number;
+  readonly cpuRatio: number;
+  /** The same with Switchyard's client constructed at load, as Powertools constructs its own. */
+  readonly clientAtLoadRatio: number;
+  readonly clientAtLoadCpuRatio: number;
 }
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'one-type-consumer');
@@ -137,6 +203,29 @@ async function bundleConsumer(
   };
 }
 
+/**
+ * `src/<entry>.ts` bundled with the SDK inside (LAZY_SDK_MODULES aside), from its ES module build;
+ * returns the output file and its size.
+ */
+async function bundleWithSdk(appDir: string, repoNodeModules: string, entry: string) {
+  const outfile = join(appDir, 'out', 'sdk-bundled', entry, 'index.js');
+  await build({
+    entryPoints: [join(appDir, 'src', `${entry}.ts`)],
+    absWorkingDir: appDir,
+    nodePaths: [repoNodeModules],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    mainFields: ['module', 'main'],
+    external: [...LAZY_SDK_MODULES],
+    outfile,
+    logLevel: 'silent',
+  });
+  return { outfile, bytes: statSync(outfile).size };
+}
+
 /** Packs the repository into `appDir`, bundles both consumers both ways and measures cold loads. */
 export async function compareConsumers(
   root: string,
@@ -174,6 +263,31 @@ export async function compareConsumers(
   writeFileSync(clientOnly, "require('@aws-sdk/client-dynamodb');\n");
   cases.push({ name: 'dynamodb-client', file: clientOnly });
   for (const v of validatorBundles) cases.push({ name: v.validator, file: v.outfile });
+  // The DynamoDB client alone, built as both consumers use it: constructed at load, as Powertools does.
+  writeFileSync(
+    join(appDir, 'src', 'dynamodb-client.ts'),
+    "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nexport const client = new DynamoDBClient({});\n",
+  );
+  const clientAtLoad = join(appDir, 'out', 'switchyard-client-at-load', 'index.js');
+  await build({
+    entryPoints: [join(appDir, 'src', 'switchyard-client-at-load.ts')],
+    absWorkingDir: appDir,
+    nodePaths: [repoNodeModules],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    external: ['@aws-sdk/*'],
+    outfile: clientAtLoad,
+    logLevel: 'silent',
+  });
+  cases.push({ name: 'switchyard-client-at-load', file: clientAtLoad });
+  const sdkBundles = new Map<SdkBundledEntry, { outfile: string; bytes: number }>();
+  for (const entry of SDK_BUNDLED_ENTRIES) {
+    sdkBundles.set(entry, await bundleWithSdk(appDir, repoNodeModules, entry));
+    cases.push({ name: `sdk-bundled|${entry}`, file: sdkBundles.get(entry)!.outfile });
+  }
   // The SDK is external, as on Lambda: the repository's copy stands in for the runtime's.
   const samples = measureColdLoadInterleaved(cases, { processes, nodePath: [repoNodeModules] });
 
@@ -195,7 +309,32 @@ export async function compareConsumers(
   const floor = median(samples.get('dynamodb-client')!.cpuMs);
   const above = (consumer: Consumer) =>
     median(samples.get(caseName(consumer, 'no source map'))!.cpuMs) - floor;
+  const sdkSamples = (entry: SdkBundledEntry) => samples.get(`sdk-bundled|${entry}`)!;
+  const sdkRatio = (ours: SdkBundledEntry, key: 'wallMs' | 'cpuMs') =>
+    round(median(sdkSamples(ours)[key]) / median(sdkSamples('powertools')[key]));
+  const sdkBundled: SdkBundledComparison = {
+    figures: [...sdkBundles].map(([consumer, { bytes }]) => ({
+      consumer,
+      bytes,
+      load: summarize(sdkSamples(consumer).wallMs),
+      cpu: summarize(sdkSamples(consumer).cpuMs),
+    })),
+    ratio: sdkRatio('switchyard', 'wallMs'),
+    cpuRatio: sdkRatio('switchyard', 'cpuMs'),
+    clientAtLoadRatio: sdkRatio('switchyard-client-at-load', 'wallMs'),
+    clientAtLoadCpuRatio: sdkRatio('switchyard-client-at-load', 'cpuMs'),
+  };
+  const atLoad = samples.get('switchyard-client-at-load')!;
+  const powertools = samples.get(caseName('powertools', 'no source map'))!;
   return {
+    clientAtLoad: {
+      bytes: statSync(clientAtLoad).size,
+      load: summarize(atLoad.wallMs),
+      cpu: summarize(atLoad.cpuMs),
+      ratio: round(median(atLoad.wallMs) / median(powertools.wallMs)),
+      cpuRatio: round(median(atLoad.cpuMs) / median(powertools.cpuMs)),
+    },
+    sdkBundled,
     bundles,
     loads,
     ratios,

@@ -17,7 +17,8 @@ import type { Message } from '../core/message';
 import { FailureReasons, RecordFailure } from './failure';
 import { createLogger, type JsonLogger } from './logger';
 import { type UnwrappedRecord, unwrapRecord } from './record';
-import { type RetryBackoffOptions, RetryScheduler, retryBackoffFromEnvironment } from './retry-backoff';
+import { type RetryBackoffOptions, retryBackoffFromEnvironment } from './retry-backoff';
+import type { RetryScheduler } from './retry-scheduler';
 import type { HandlerRegistration, Logger, MessageHandler } from './types';
 
 export interface ConsumerOptions {
@@ -81,7 +82,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const logger: Logger = options.logger ?? createLogger({ consumer: options.name });
   const backoff =
     options.retryBackoff === false ? undefined : (options.retryBackoff ?? retryBackoffFromEnvironment());
-  const retries = backoff ? (options.retryScheduler ?? new RetryScheduler(backoff)) : undefined;
+  const retries = backoff ? retrySchedulerFor(backoff, options.retryScheduler) : undefined;
 
   const claims = lazyClaimStore(options.claimStore);
 
@@ -230,7 +231,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       }
       if (retries && failedRecords.length > 0) {
         try {
-          const scheduled = await retries.schedule(failedRecords);
+          const scheduled = await (await retries).schedule(failedRecords);
           logger.info('Failed messages return after a backoff', {
             consumer: options.name,
             retries: scheduled.map((s) => ({ sqsMessageId: s.sqsMessageId, delaySeconds: s.delaySeconds })),
@@ -246,6 +247,20 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       return { batchItemFailures };
     },
   };
+}
+
+/**
+ * The given scheduler, or one with a default SQS client. @aws-sdk/client-sqs is loaded only here, so a
+ * consumer without backoff never loads it; with backoff the import starts now, while the module loads
+ * (Lambda's init phase), so the first failed batch does not pay for it.
+ */
+function retrySchedulerFor(backoff: RetryBackoffOptions, given?: RetryScheduler): Promise<RetryScheduler> {
+  const scheduler = given
+    ? Promise.resolve(given)
+    : import('./retry-scheduler').then((module) => new module.RetryScheduler(backoff));
+  // A failed load surfaces where the scheduler is awaited (logged, the visibility timeout applies).
+  scheduler.catch(() => undefined);
+  return scheduler;
 }
 
 /** The kind header when valid, else the kind of the definition. */
