@@ -219,9 +219,20 @@ export class LocalCloud {
       sqs: new SQSClient({ endpoint: endpoints.snsSqs, region, credentials, requestHandler }),
       sns: new SNSClient({ endpoint: endpoints.snsSqs, region, credentials, requestHandler }),
       dynamodb: new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials, requestHandler }),
-      streams: new DynamoDBStreamsClient({ endpoint: endpoints.dynamodb, region, credentials, requestHandler }),
+      streams: new DynamoDBStreamsClient({
+        endpoint: endpoints.dynamodb,
+        region,
+        credentials,
+        requestHandler,
+      }),
       // S3 OnFailure destinations of stream mappings: fauxqs (or LocalStack's edge) serves S3 too.
-      s3: new S3Client({ endpoint: endpoints.snsSqs, region, credentials, forcePathStyle: true, requestHandler }),
+      s3: new S3Client({
+        endpoint: endpoints.snsSqs,
+        region,
+        credentials,
+        forcePathStyle: true,
+        requestHandler,
+      }),
     };
     const inventory = emptyInventory();
     const exports = new Map<string, unknown>();

@@ -39,7 +39,8 @@ function connectionClient(response: ResponseLike, socket: SocketLike): ReceiveCl
   let gone = false;
   return {
     hasGone() {
-      if (!gone && !response.writableEnded && (response.destroyed || socket?.readableEnded === true)) gone = true;
+      if (!gone && !response.writableEnded && (response.destroyed || socket?.readableEnded === true))
+        gone = true;
       return gone;
     },
     onGone(listener) {

@@ -31,7 +31,11 @@ interface InjectableApp {
     url: string;
     headers: Record<string, string | string[] | undefined>;
     payload: Buffer;
-  }): Promise<{ statusCode: number; headers: Record<string, string | string[] | number | undefined>; rawPayload: Buffer }>;
+  }): Promise<{
+    statusCode: number;
+    headers: Record<string, string | string[] | number | undefined>;
+    rawPayload: Buffer;
+  }>;
 }
 
 // fauxqs ships ESM only; a Function-wrapped import() survives the CommonJS transpile.
@@ -90,7 +94,12 @@ export async function startSnsSqs(options: { port?: number; region?: string } = 
   // fauxqs keeps waiting for a client that aborted its long poll (see fauxqs-abandoned-receive.ts).
   if (sqsStore) trackReceiveConnections(app);
   await app.listen({ port, host: LOOPBACK });
-  return { endpoint: `http://${LOOPBACK}:${port}`, port, inProcess: injectingUpstream(app), stop: () => app.close() };
+  return {
+    endpoint: `http://${LOOPBACK}:${port}`,
+    port,
+    inProcess: injectingUpstream(app),
+    stop: () => app.close(),
+  };
 }
 
 /**

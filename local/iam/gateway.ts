@@ -207,7 +207,8 @@ export class AuthorizingGateway {
       if (!answer.ok) return errorReply(parsed, answer.error);
       return jsonReply(answer.body, 'application/json');
     }
-    const upstream = parsed.service === 'dynamodb' || parsed.service === 'streams' ? this.dynamodb : this.snsSqs;
+    const upstream =
+      parsed.service === 'dynamodb' || parsed.service === 'streams' ? this.dynamodb : this.snsSqs;
     const reply = await upstream.send({ ...call, body });
     let responseBody = reply.body;
     if (parsed.service === 'streams') this.rememberIterators(parsed, responseBody);
@@ -321,5 +322,9 @@ function errorReply(parsed: ParsedRequest, error: ServiceError): GatewayReply {
 
 function jsonReply(value: unknown, contentType: string): GatewayReply {
   const body = Buffer.from(JSON.stringify(value), 'utf8');
-  return { status: 200, headers: { 'content-type': contentType, 'content-length': String(body.length) }, body };
+  return {
+    status: 200,
+    headers: { 'content-type': contentType, 'content-length': String(body.length) },
+    body,
+  };
 }

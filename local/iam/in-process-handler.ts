@@ -94,7 +94,8 @@ async function bodyBytes(body: unknown): Promise<Buffer> {
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (body instanceof Readable) {
     const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    for await (const chunk of body)
+      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
     return Buffer.concat(chunks);
   }
   throw new TypeError(`The in-process request handler cannot send a body of type ${typeof body}`);
@@ -105,8 +106,9 @@ function queryString(query: SignedRequest['query']): string {
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value === undefined) continue;
     if (value === null) parts.push(encodeURIComponent(name));
-    else for (const one of Array.isArray(value) ? value : [value])
-      parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(one)}`);
+    else
+      for (const one of Array.isArray(value) ? value : [value])
+        parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(one)}`);
   }
   return parts.length > 0 ? `?${parts.join('&')}` : '';
 }

@@ -66,7 +66,11 @@ export class HttpUpstream implements Upstream {
             reject(error);
             return;
           }
-          resolve({ status: response.statusCode ?? 502, headers: response.headers, body: Buffer.concat(chunks) });
+          resolve({
+            status: response.statusCode ?? 502,
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+          });
         },
       );
       outgoing.on('error', reject);

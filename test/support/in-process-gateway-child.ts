@@ -49,7 +49,11 @@ async function main(): Promise<void> {
   const [emulator, dynamodbLocal] = await Promise.all([startSnsSqs({ region }), startDynamoDbLocal()]);
   const common = { region, accountId: '000000000000', localSsm: true, enforceIam: true };
   const upstream = { snsSqs: emulator.endpoint, dynamodb: dynamodbLocal.endpoint };
-  const inProcessLayer = await StrictLayer.start({ ...common, upstream, snsSqsInProcess: emulator.inProcess });
+  const inProcessLayer = await StrictLayer.start({
+    ...common,
+    upstream,
+    snsSqsInProcess: emulator.inProcess,
+  });
   const httpLayer = await StrictLayer.start({ ...common, upstream });
   const layerOf = (path: Path) => (path === 'HTTP client, HTTP fauxqs' ? httpLayer : inProcessLayer);
   const sqsOn = (path: Path) =>
@@ -57,11 +61,16 @@ async function main(): Promise<void> {
       region,
       credentials,
       endpoint: layerOf(path).endpoints.snsSqs,
-      ...(path === 'in-process client, in-process fauxqs' ? { requestHandler: layerOf(path).requestHandler() } : {}),
+      ...(path === 'in-process client, in-process fauxqs'
+        ? { requestHandler: layerOf(path).requestHandler() }
+        : {}),
     });
   const createQueue = async (sqs: SQSClient, base: string) =>
-    (await sqs.send(new CreateQueueCommand({ QueueName: unique(base), Attributes: { VisibilityTimeout: '30' } })))
-      .QueueUrl ?? '';
+    (
+      await sqs.send(
+        new CreateQueueCommand({ QueueName: unique(base), Attributes: { VisibilityTimeout: '30' } }),
+      )
+    ).QueueUrl ?? '';
   try {
     const observations: Observations = {
       paths: {},
@@ -83,14 +92,18 @@ async function main(): Promise<void> {
         new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
       );
       const missing = queueUrl.replace(/[^/]+$/, unique('inproc-missing'));
-      const error = await sqs.send(new SendMessageCommand({ QueueUrl: missing, MessageBody: 'x' })).catch((e: unknown) => e);
+      const error = await sqs
+        .send(new SendMessageCommand({ QueueUrl: missing, MessageBody: 'x' }))
+        .catch((e: unknown) => e);
       const abandonedPolls: PathObservations['abandonedPolls'] = [];
       const pollQueue = await createQueue(sqs, 'inproc-abandoned');
       // Several rounds: the abort and the send race each other to the emulator.
       for (let round = 0; round < 3; round += 1) {
         const abort = new AbortController();
         const poll = sqs
-          .send(new ReceiveMessageCommand({ QueueUrl: pollQueue, WaitTimeSeconds: 20 }), { abortSignal: abort.signal })
+          .send(new ReceiveMessageCommand({ QueueUrl: pollQueue, WaitTimeSeconds: 20 }), {
+            abortSignal: abort.signal,
+          })
           .then(
             () => 'answered',
             (e: Error) => e.name,
@@ -106,7 +119,9 @@ async function main(): Promise<void> {
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
         );
-        const nextReceive = (next.Messages ?? []).map((m) => `${m.Body}#${m.Attributes?.ApproximateReceiveCount}`);
+        const nextReceive = (next.Messages ?? []).map(
+          (m) => `${m.Body}#${m.Attributes?.ApproximateReceiveCount}`,
+        );
         abandonedPolls.push({ aborted, nextReceive });
         for (const m of next.Messages ?? [])
           await sqs.send(new DeleteMessageCommand({ QueueUrl: pollQueue, ReceiptHandle: m.ReceiptHandle }));
@@ -139,7 +154,12 @@ async function main(): Promise<void> {
     const text = (await Body?.transformToString()) ?? '';
     observations.s3RoundTrip = { length: text.length, equal: text === payload };
 
-    const dynamodb = new DynamoDBClient({ region, credentials, endpoint: inProcessLayer.endpoints.dynamodb, requestHandler });
+    const dynamodb = new DynamoDBClient({
+      region,
+      credentials,
+      endpoint: inProcessLayer.endpoints.dynamodb,
+      requestHandler,
+    });
     const TableName = unique('inproc-table');
     await dynamodb.send(
       new CreateTableCommand({
@@ -150,19 +170,25 @@ async function main(): Promise<void> {
       }),
     );
     await dynamodb.send(new PutItemCommand({ TableName, Item: { pk: { S: 'k' }, n: { N: '7' } } }));
-    observations.dynamodbItem = (await dynamodb.send(new GetItemCommand({ TableName, Key: { pk: { S: 'k' } } }))).Item;
+    observations.dynamodbItem = (
+      await dynamodb.send(new GetItemCommand({ TableName, Key: { pk: { S: 'k' } } }))
+    ).Item;
 
     const sqs = sqsOn('in-process client, in-process fauxqs');
     const queueUrl = await createQueue(sqs, 'inproc-preaborted');
     const abort = new AbortController();
     abort.abort();
     const outcome = await sqs
-      .send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'never' }), { abortSignal: abort.signal })
+      .send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'never' }), {
+        abortSignal: abort.signal,
+      })
       .then(
         () => 'sent',
         (e: Error) => e.name,
       );
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
+    );
     observations.preAborted = { outcome, messagesSent: Messages.length };
     for (const client of [s3, dynamodb, sqs]) client.destroy();
     process.stdout.write(`${JSON.stringify(observations)}\n`);
