@@ -20,7 +20,10 @@ import { startSnsSqs } from '../../local/sns-sqs';
 const region = 'us-east-1';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let counter = 0;
-const unique = (base: string) => `${base}-${process.pid}-${Date.now().toString(36)}-${(counter += 1)}`;
+const unique = (base: string) => {
+  counter += 1;
+  return `${base}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+};
 
 export const PATHS = [
   'in-process client, in-process fauxqs',
