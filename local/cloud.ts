@@ -23,7 +23,6 @@ import { type FunctionUrlServer, serveFunctionUrl } from './http/function-url-se
 import type { Denial } from './iam/gateway';
 import type { UndeliverableStats } from './iam/sns-delivery';
 import { StrictLayer } from './iam/strict-layer';
-import type { Upstream } from './iam/upstream';
 import { ObservedInvoker } from './observed-invoker';
 import { FunctionHost, type InvokeResult, type Invoker, type WorkerPreload } from './runtime/function-host';
 import type { LocalScheduler } from './scheduler/local-scheduler';
@@ -172,11 +171,10 @@ export class LocalCloud {
         ? synthesize({ projectDir, region })
         : synthesizeCached({ projectDir, region, log });
     let endpoints = options.endpoints;
-    let snsSqsInProcess: Upstream | undefined;
     try {
       if (!endpoints) {
         log('Starting DynamoDB Local and the SNS/SQS emulator ...');
-        const [embeddedSnsSqs, dynamodb] = await Promise.all([
+        const [snsSqs, dynamodb] = await Promise.all([
           startSnsSqs({ region }).then((e) => {
             emulators.push(e);
             return e;
@@ -186,8 +184,7 @@ export class LocalCloud {
             return e;
           }),
         ]);
-        snsSqsInProcess = embeddedSnsSqs.inProcess;
-        endpoints = { snsSqs: embeddedSnsSqs.endpoint, dynamodb: dynamodb.endpoint };
+        endpoints = { snsSqs: snsSqs.endpoint, dynamodb: dynamodb.endpoint };
       }
       assemblyDir = await synth;
     } catch (error) {
@@ -199,7 +196,6 @@ export class LocalCloud {
     try {
       strict = await StrictLayer.start({
         upstream: endpoints,
-        snsSqsInProcess,
         region,
         accountId: '000000000000',
         enforceIam: options.iam ?? true,
@@ -213,26 +209,13 @@ export class LocalCloud {
     emulators.unshift(strict);
     endpoints = strict.endpoints;
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-    // The cloud's own clients run in the gateway's process: they call it without a socket.
-    const requestHandler = strict.requestHandler();
     const clients = {
-      sqs: new SQSClient({ endpoint: endpoints.snsSqs, region, credentials, requestHandler }),
-      sns: new SNSClient({ endpoint: endpoints.snsSqs, region, credentials, requestHandler }),
-      dynamodb: new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials, requestHandler }),
-      streams: new DynamoDBStreamsClient({
-        endpoint: endpoints.dynamodb,
-        region,
-        credentials,
-        requestHandler,
-      }),
+      sqs: new SQSClient({ endpoint: endpoints.snsSqs, region, credentials }),
+      sns: new SNSClient({ endpoint: endpoints.snsSqs, region, credentials }),
+      dynamodb: new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials }),
+      streams: new DynamoDBStreamsClient({ endpoint: endpoints.dynamodb, region, credentials }),
       // S3 OnFailure destinations of stream mappings: fauxqs (or LocalStack's edge) serves S3 too.
-      s3: new S3Client({
-        endpoint: endpoints.snsSqs,
-        region,
-        credentials,
-        forcePathStyle: true,
-        requestHandler,
-      }),
+      s3: new S3Client({ endpoint: endpoints.snsSqs, region, credentials, forcePathStyle: true }),
     };
     const inventory = emptyInventory();
     const exports = new Map<string, unknown>();
@@ -381,7 +364,6 @@ export class LocalCloud {
     const config = {
       region: this.region,
       credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: 'local' },
-      requestHandler: this.strict?.requestHandler(),
     };
     const clients = {
       sqs: new SQSClient({ ...config, endpoint: this.endpoints.snsSqs }),
@@ -457,7 +439,6 @@ export class LocalCloud {
       endpoint,
       region: this.region,
       credentials: role.sqs.config.credentials,
-      requestHandler: this.strict?.requestHandler(),
     });
     const own = {
       sqs: new SQSClient(like(this.endpoints.snsSqs)),

@@ -19,53 +19,20 @@ interface Emitter {
   off(event: string, listener: () => void): unknown;
 }
 
-/** The client of one ReceiveMessage request: has it gone, and news when it goes. */
-interface ReceiveClient {
-  hasGone(): boolean;
-  /** Calls `listener` when the client may have gone (check `hasGone`); returns the unsubscribe. */
-  onGone(listener: () => void): () => void;
+/** The connection of one ReceiveMessage request. */
+interface ReceiveConnection {
+  /** Node's ServerResponse: emits 'close' when the connection closes, also before a response. */
+  response: Emitter & { readonly destroyed: boolean; readonly writableEnded: boolean };
+  /**
+   * Its socket: emits 'end' as soon as the client's side closed, before the server has closed its
+   * own side and the response emits 'close'; a message arriving in between must not be taken.
+   */
+  socket: (Emitter & { readonly readableEnded: boolean }) | null;
+  /** Set once the connection closed before the response was sent. */
+  gone: boolean;
 }
 
-/** Node's ServerResponse: emits 'close' when the connection closes, also before a response. */
-type ResponseLike = Emitter & { readonly destroyed: boolean; readonly writableEnded: boolean };
-/**
- * Its socket: emits 'end' as soon as the client's side closed, before the server has closed its
- * own side and the response emits 'close'; a message arriving in between must not be taken.
- */
-type SocketLike = (Emitter & { readonly readableEnded: boolean }) | null;
-
-/** A client connected over a socket. */
-function connectionClient(response: ResponseLike, socket: SocketLike): ReceiveClient {
-  let gone = false;
-  return {
-    hasGone() {
-      if (!gone && !response.writableEnded && (response.destroyed || socket?.readableEnded === true))
-        gone = true;
-      return gone;
-    },
-    onGone(listener) {
-      response.once('close', listener);
-      socket?.once('end', listener);
-      return () => {
-        response.off('close', listener);
-        socket?.off('end', listener);
-      };
-    },
-  };
-}
-
-/** A client in this process (the local cloud's gateway dispatching without a socket). */
-function signalClient(signal: AbortSignal): ReceiveClient {
-  return {
-    hasGone: () => signal.aborted,
-    onGone(listener) {
-      signal.addEventListener('abort', listener, { once: true });
-      return () => signal.removeEventListener('abort', listener);
-    },
-  };
-}
-
-const currentReceive = new AsyncLocalStorage<ReceiveClient>();
+const currentReceive = new AsyncLocalStorage<ReceiveConnection>();
 
 interface PollWaiter {
   resolve: () => void;
@@ -88,7 +55,7 @@ export interface PreHandlerApp {
     name: 'preHandler',
     hook: (
       request: { headers: Record<string, string | string[] | undefined> },
-      reply: { raw: ResponseLike & { socket: SocketLike } },
+      reply: { raw: ReceiveConnection['response'] & { socket: ReceiveConnection['socket'] } },
       done: () => void,
     ) => void,
   ): unknown;
@@ -101,39 +68,9 @@ export function trackReceiveConnections(app: PreHandlerApp): void {
       done();
       return;
     }
-    // A call dispatched in-process (`inProcessReceive`) has no socket: its client is registered.
-    const registered = inProcessClients.get(String(request.headers[IN_PROCESS_CALL_HEADER] ?? ''));
-    const client = registered ?? connectionClient(reply.raw, reply.raw.socket);
     // Fastify calls the route handler synchronously from done(), so it runs inside this context.
-    currentReceive.run(client, done);
+    currentReceive.run({ response: reply.raw, socket: reply.raw.socket, gone: false }, done);
   });
-}
-
-/**
- * The header naming an in-process call's client. Fastify's `inject` does not carry the caller's
- * async context into the route's hooks, so the client travels by name.
- */
-const IN_PROCESS_CALL_HEADER = 'x-switchyard-in-process-call';
-const inProcessClients = new Map<string, ReceiveClient>();
-let inProcessCalls = 0;
-
-/**
- * Runs an in-process call to the emulator (Fastify's `inject`, no socket) as a call of the client
- * behind `signal`: a ReceiveMessage long poll in it ends, taking nothing, once the signal aborts.
- * `call` gets the headers to add to its request.
- */
-export async function inProcessReceive<T>(
-  signal: AbortSignal,
-  call: (headers: Record<string, string>) => Promise<T>,
-): Promise<T> {
-  inProcessCalls += 1;
-  const id = String(inProcessCalls);
-  inProcessClients.set(id, signalClient(signal));
-  try {
-    return await call({ [IN_PROCESS_CALL_HEADER]: id });
-  } finally {
-    inProcessClients.delete(id);
-  }
 }
 
 /** A subclass of fauxqs' `SqsQueue` whose long polls end, empty-handed, when their client has gone. */
@@ -150,27 +87,39 @@ export function abandonedReceiveQueueClass<T extends new (...args: any[]) => obj
   class AbandonedReceiveQueue extends Base {
     override waitForMessages(waitTimeSeconds: number): Promise<void> {
       const receive = currentReceive.getStore();
-      if (receive?.hasGone()) return Promise.resolve();
+      if (receive && hasGone(receive)) return Promise.resolve();
       const waiting = super.waitForMessages(waitTimeSeconds);
       // fauxqs registers the waiter synchronously, as the last one.
       const waiter = this.pollWaiters.at(-1);
       if (!receive || !waiter) return waiting;
       const onClose = () => {
-        if (!receive.hasGone()) return;
+        if (!hasGone(receive)) return;
         const index = this.pollWaiters.indexOf(waiter);
         if (index === -1) return;
         this.pollWaiters.splice(index, 1);
         clearTimeout(waiter.timer);
         waiter.resolve();
       };
-      const unsubscribe = receive.onGone(onClose);
-      return waiting.finally(unsubscribe);
+      receive.response.once('close', onClose);
+      receive.socket?.once('end', onClose);
+      return waiting.finally(() => {
+        receive.response.off('close', onClose);
+        receive.socket?.off('end', onClose);
+      });
     }
 
     override dequeue(...args: unknown[]): unknown[] {
-      if (currentReceive.getStore()?.hasGone()) return [];
+      const receive = currentReceive.getStore();
+      if (receive && hasGone(receive)) return [];
       return super.dequeue(...args);
     }
   }
   return AbandonedReceiveQueue as unknown as T;
+}
+
+function hasGone(receive: ReceiveConnection): boolean {
+  const { response, socket } = receive;
+  if (!receive.gone && !response.writableEnded && (response.destroyed || socket?.readableEnded === true))
+    receive.gone = true;
+  return receive.gone;
 }

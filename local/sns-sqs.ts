@@ -7,35 +7,17 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   abandonedReceiveQueueClass,
-  inProcessReceive,
   type PreHandlerApp,
   trackReceiveConnections,
 } from './fauxqs-abandoned-receive';
 import { awsFifoStoreClass, type FauxqsQueueClass, type FauxqsStoreClass } from './fauxqs-fifo';
 import { type HookableApp, keepTraceHeaders } from './fauxqs-trace-header';
-import type { GatewayCall, GatewayReply, Upstream } from './iam/upstream';
 import { freePort, LOOPBACK } from './ports';
 
 export interface SnsSqsEmulator {
   readonly endpoint: string;
   readonly port: number;
-  /** The same emulator called without a socket, for the gateway of this process. */
-  readonly inProcess: Upstream;
   stop(): Promise<void>;
-}
-
-/** What of Fastify's `inject` (light-my-request) is used here. */
-interface InjectableApp {
-  inject(request: {
-    method: string;
-    url: string;
-    headers: Record<string, string | string[] | undefined>;
-    payload: Buffer;
-  }): Promise<{
-    statusCode: number;
-    headers: Record<string, string | string[] | number | undefined>;
-    rawPayload: Buffer;
-  }>;
 }
 
 // fauxqs ships ESM only; a Function-wrapped import() survives the CommonJS transpile.
@@ -50,8 +32,7 @@ interface FauxqsModule {
     defaultRegion?: string;
     stores?: { sqsStore: unknown };
   }): HookableApp &
-    PreHandlerApp &
-    InjectableApp & {
+    PreHandlerApp & {
       listen(options: { port: number; host: string }): Promise<string>;
       close(): Promise<void>;
     };
@@ -94,35 +75,5 @@ export async function startSnsSqs(options: { port?: number; region?: string } = 
   // fauxqs keeps waiting for a client that aborted its long poll (see fauxqs-abandoned-receive.ts).
   if (sqsStore) trackReceiveConnections(app);
   await app.listen({ port, host: LOOPBACK });
-  return {
-    endpoint: `http://${LOOPBACK}:${port}`,
-    port,
-    inProcess: injectingUpstream(app),
-    stop: () => app.close(),
-  };
-}
-
-/**
- * Calls the emulator's routes through Fastify's `inject`: the same request handling as over HTTP,
- * without the loopback socket writes on either side. A long poll ends, taking nothing, when the
- * call's signal aborts (the client has gone), as it does when a socket closes.
- */
-function injectingUpstream(app: InjectableApp): Upstream {
-  return {
-    async send(call: GatewayCall): Promise<GatewayReply> {
-      const response = await inProcessReceive(call.signal, (clientHeaders) =>
-        app.inject({
-          method: call.method,
-          url: call.url,
-          headers: { ...call.headers, ...clientHeaders, 'content-length': String(call.body.length) },
-          payload: call.body,
-        }),
-      );
-      const headers: Record<string, string | string[] | undefined> = {};
-      for (const [name, value] of Object.entries(response.headers))
-        headers[name] = typeof value === 'number' ? String(value) : value;
-      return { status: response.statusCode, headers, body: response.rawPayload };
-    },
-    close() {},
-  };
+  return { endpoint: `http://${LOOPBACK}:${port}`, port, stop: () => app.close() };
 }

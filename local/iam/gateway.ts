@@ -20,7 +20,7 @@ import type { Caller } from './policy-document';
 import { type ActionCheck, type ParsedRequest, parseRequest, requiredActions } from './requests';
 import { queueArnFromUrl, type SecurityModel } from './security-model';
 import { repairStreamRecords } from './stream-record-repair';
-import { type GatewayCall, type GatewayReply, HttpUpstream, type Upstream } from './upstream';
+import { type GatewayCall, type GatewayReply, HttpUpstream } from './upstream';
 
 export interface Denial {
   /** Who was denied: a role session ARN, or a service principal (`sns.amazonaws.com`). */
@@ -35,8 +35,6 @@ export interface Denial {
 
 export interface GatewayOptions {
   readonly upstream: { readonly snsSqs: string; readonly dynamodb: string };
-  /** The SNS/SQS emulator of this process, called without a socket (embedded emulators only). */
-  readonly snsSqsInProcess?: Upstream;
   readonly region: string;
   readonly model: SecurityModel;
   readonly credentials: CredentialRegistry;
@@ -61,14 +59,14 @@ export class AuthorizingGateway {
   private readonly iteratorStreams = new Map<string, string>();
   private readonly decisions = new Map<string, Decision>();
   private server?: Server;
-  private readonly dynamodb: Upstream;
-  private readonly snsSqs: Upstream;
+  private readonly dynamodb: HttpUpstream;
+  private readonly snsSqs: HttpUpstream;
   endpoint = '';
 
   constructor(private readonly options: GatewayOptions) {
     this.authorizer = new Authorizer(options.onUnsupported);
     this.dynamodb = new HttpUpstream(options.upstream.dynamodb);
-    this.snsSqs = options.snsSqsInProcess ?? new HttpUpstream(options.upstream.snsSqs);
+    this.snsSqs = new HttpUpstream(options.upstream.snsSqs);
   }
 
   async start(): Promise<string> {
@@ -166,11 +164,8 @@ export class AuthorizingGateway {
     }
   }
 
-  /**
-   * Authorizes, answers or forwards one call. The local cloud's own clients call this directly
-   * (local/iam/in-process-handler.ts); everything else comes through `serve`.
-   */
-  async dispatch(call: GatewayCall): Promise<GatewayReply> {
+  /** Authorizes, answers or forwards one call. */
+  private async dispatch(call: GatewayCall): Promise<GatewayReply> {
     let body = call.body;
     const parsed = parseRequest(call.headers, body.toString('utf8'), call.method, call.url);
     const identity = this.options.credentials.identityOf(parsed.accessKeyId);

@@ -15,15 +15,11 @@ import type { Inventory } from '../template/resources/context';
 import type { LocalFunctionDefinition } from '../template/resources/lambda';
 import { CredentialRegistry, type FunctionIdentity } from './credentials';
 import { AuthorizingGateway, type Denial } from './gateway';
-import { InProcessRequestHandler } from './in-process-handler';
 import { SecurityModel } from './security-model';
 import { type UndeliverableStats, UndeliverableSubscriptions } from './sns-delivery';
-import type { Upstream } from './upstream';
 
 export interface StrictLayerOptions {
   readonly upstream: LocalEndpoints;
-  /** The SNS/SQS emulator of this process, called without a socket (embedded emulators only). */
-  readonly snsSqsInProcess?: Upstream;
   readonly region: string;
   readonly accountId: string;
   /** @default true; `--no-iam` turns it off */
@@ -73,7 +69,6 @@ export class StrictLayer {
     this.gateway = new AuthorizingGateway({
       moveTasks: this.moveTasks,
       upstream: options.upstream,
-      snsSqsInProcess: options.snsSqsInProcess,
       region: options.region,
       model: this.model,
       credentials: this.credentials,
@@ -102,14 +97,6 @@ export class StrictLayer {
   /** Every service goes through the gateway. */
   get endpoints(): LocalEndpoints {
     return { snsSqs: this.gateway.endpoint, dynamodb: this.gateway.endpoint };
-  }
-
-  /**
-   * An SDK request handler that calls the gateway without a socket, for clients of this process
-   * (give them the gateway's endpoint as well: queue URLs and Host headers name it).
-   */
-  requestHandler(): InProcessRequestHandler {
-    return new InProcessRequestHandler(this.gateway);
   }
 
   /** Re-points SNS subscriptions whose delivery AWS would deny (after every stack is deployed). */

@@ -1,11 +1,6 @@
 /**
- * One call as the gateway sees it, and the emulators it forwards calls to.
- *
- * A call reaches the gateway over HTTP (function workers, the CLI, tests) or in-process (the local
- * cloud's own clients: event source mappings, the deployer); it leaves it over HTTP (DynamoDB Local,
- * a fauxqs or LocalStack of another process) or in-process (the fauxqs app of this process). The
- * hops in this process cost no loopback socket writes: a profile of `npm start` found a third of the
- * main thread's time in the socket writes of proxying.
+ * One call as the gateway sees it, and the emulator it forwards the call to. A caller that goes
+ * away aborts its call upstream too, as a client's closed connection would end it at AWS.
  */
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 
@@ -16,7 +11,7 @@ export interface GatewayCall {
   /** Lower-case names, as Node's `IncomingMessage` has them. */
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
-  /** Aborted when the caller has gone (its connection closed, or its SDK call was aborted). */
+  /** Aborted when the caller has gone (its connection closed before the answer). */
   readonly signal: AbortSignal;
 }
 
@@ -26,14 +21,8 @@ export interface GatewayReply {
   readonly body: Buffer;
 }
 
-/** Where the gateway forwards what it does not answer itself. */
-export interface Upstream {
-  send(call: GatewayCall): Promise<GatewayReply>;
-  close(): void;
-}
-
 /** An emulator behind a loopback (or any) HTTP endpoint, over reused connections. */
-export class HttpUpstream implements Upstream {
+export class HttpUpstream {
   // A new TCP connection per forwarded call would cost more than the call.
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 128 });
   private readonly target: URL;
