@@ -7,7 +7,7 @@
  */
 import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { type BuildOptions, type BuildResult, build, type Metafile } from 'esbuild';
 import { measureColdLoadInterleaved } from './bundles';
 import { installPackedPackage } from './packed-package';
 import { median, round, type SampleSummary, summarize } from './stats';
@@ -138,10 +138,22 @@ export interface SdkBundledComparison {
 const FIXTURES = join(__dirname, '..', 'fixtures', 'one-type-consumer');
 const VALIDATOR_FIXTURES = join(__dirname, '..', 'fixtures', 'validators');
 
-async function bundleValidator(appDir: string, repoNodeModules: string, validator: Validator) {
-  const outfile = join(appDir, 'out', 'validators', `${validator}.js`);
-  await build({
-    entryPoints: [join(VALIDATOR_FIXTURES, `${validator}.ts`)],
+/**
+ * Bundles one entry in the fresh app as NodejsFunction does for nodejs22.x (cjs, minified), resolving
+ * the packed package's own dependencies and the Powertools packages from `repoNodeModules`, as npm
+ * would install them; `options` adds to that (externals, source map, metafile).
+ */
+function bundleInApp<T extends BuildOptions>(
+  appDir: string,
+  repoNodeModules: string,
+  entryPoint: string,
+  outfile: string,
+  options: T,
+): Promise<BuildResult<T>> {
+  // esbuild's own typing cannot see that the common options plus T are T's shape.
+  const bundle = build as (options: BuildOptions) => Promise<BuildResult<T>>;
+  return bundle({
+    entryPoints: [entryPoint],
     absWorkingDir: appDir,
     nodePaths: [repoNodeModules],
     bundle: true,
@@ -151,7 +163,13 @@ async function bundleValidator(appDir: string, repoNodeModules: string, validato
     minify: true,
     outfile,
     logLevel: 'silent',
+    ...options,
   });
+}
+
+async function bundleValidator(appDir: string, repoNodeModules: string, validator: Validator) {
+  const outfile = join(appDir, 'out', 'validators', `${validator}.js`);
+  await bundleInApp(appDir, repoNodeModules, join(VALIDATOR_FIXTURES, `${validator}.ts`), outfile, {});
   return { validator, bytes: statSync(outfile).size, outfile };
 }
 
@@ -173,21 +191,10 @@ async function bundleConsumer(
   sourceMap: boolean,
 ): Promise<ConsumerBundle> {
   const outfile = join(appDir, 'out', `${consumer}${sourceMap ? '-map' : ''}`, 'index.js');
-  const result = await build({
-    entryPoints: [join(appDir, 'src', `${consumer}.ts`)],
-    absWorkingDir: appDir,
-    // The packed package's own dependencies, and the Powertools packages, as npm would install them.
-    nodePaths: [repoNodeModules],
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
+  const result = await bundleInApp(appDir, repoNodeModules, join(appDir, 'src', `${consumer}.ts`), outfile, {
     sourcemap: sourceMap,
     external: ['@aws-sdk/*'],
     metafile: true,
-    outfile,
-    logLevel: 'silent',
   });
   const inputs = Object.keys(result.metafile.inputs);
   if (consumer === 'switchyard' && !inputs.some((i) => i.includes('node_modules/switchyard-aws/dist/esm/'))) {
@@ -209,19 +216,9 @@ async function bundleConsumer(
  */
 async function bundleWithSdk(appDir: string, repoNodeModules: string, entry: string) {
   const outfile = join(appDir, 'out', 'sdk-bundled', entry, 'index.js');
-  await build({
-    entryPoints: [join(appDir, 'src', `${entry}.ts`)],
-    absWorkingDir: appDir,
-    nodePaths: [repoNodeModules],
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
+  await bundleInApp(appDir, repoNodeModules, join(appDir, 'src', `${entry}.ts`), outfile, {
     mainFields: ['module', 'main'],
     external: [...LAZY_SDK_MODULES],
-    outfile,
-    logLevel: 'silent',
   });
   return { outfile, bytes: statSync(outfile).size };
 }
@@ -269,19 +266,15 @@ export async function compareConsumers(
     "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nexport const client = new DynamoDBClient({});\n",
   );
   const clientAtLoad = join(appDir, 'out', 'switchyard-client-at-load', 'index.js');
-  await build({
-    entryPoints: [join(appDir, 'src', 'switchyard-client-at-load.ts')],
-    absWorkingDir: appDir,
-    nodePaths: [repoNodeModules],
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    external: ['@aws-sdk/*'],
-    outfile: clientAtLoad,
-    logLevel: 'silent',
-  });
+  await bundleInApp(
+    appDir,
+    repoNodeModules,
+    join(appDir, 'src', 'switchyard-client-at-load.ts'),
+    clientAtLoad,
+    {
+      external: ['@aws-sdk/*'],
+    },
+  );
   cases.push({ name: 'switchyard-client-at-load', file: clientAtLoad });
   const sdkBundles = new Map<SdkBundledEntry, { outfile: string; bytes: number }>();
   for (const entry of SDK_BUNDLED_ENTRIES) {
