@@ -17,6 +17,7 @@ import { registerOperationCommands } from '../cli/ops/commands';
 import { OperationError } from '../cli/ops/errors';
 import { registerAsyncapi } from '../cli/topology/asyncapi';
 import { registerDiagram } from '../cli/topology/diagram';
+import type { FunctionIsolation } from '../local/cloud';
 import { invokeCommand } from '../local/commands/invoke';
 import { localCommand } from '../local/commands/local';
 import { consoleOutput, type Output } from '../local/commands/shared';
@@ -28,6 +29,12 @@ function positiveInteger(value: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new InvalidArgumentError(`"${value}" is not a positive whole number.`);
   return n;
+}
+
+function isolationMode(value: string): FunctionIsolation {
+  if (value !== 'shared' && value !== 'thread')
+    throw new InvalidArgumentError(`"${value}" is not an isolation: use 'shared' or 'thread'.`);
+  return value;
 }
 
 function withCloudOptions(command: Command): Command {
@@ -65,6 +72,11 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
         '--function-concurrency <n>',
         'most worker threads per function (default: the cores, 2 to 4)',
         positiveInteger,
+      )
+      .option(
+        '--isolation <mode>',
+        "'shared': sandboxes share a thread per core (default); 'thread': a thread per sandbox, memory size enforced",
+        isolationMode,
       )
       .option('--verbose', 'print every function log line')
       .option('--no-latency', 'skip the unloaded and open-loop latency measurement after the workload')

@@ -6,6 +6,7 @@ import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/c
 import { FunctionSpecError } from '../local/runtime/errors';
 import { FunctionHost, type LocalFunctionSpec } from '../local/runtime/function-host';
 import { workerExecArgv } from '../local/runtime/function-instance';
+import { SandboxPool } from '../local/runtime/sandbox-pool';
 import { uniqueName } from './support/emulators';
 
 const FIXTURES = join(__dirname, 'fixtures', 'functions');
@@ -35,17 +36,29 @@ function spec(handler: string, overrides: Partial<LocalFunctionSpec> = {}): Loca
 }
 
 const hosts: FunctionHost[] = [];
+/** Set while the 'shared' run of the suite runs: every host then places its sandboxes on it. */
+let pool: SandboxPool | undefined;
 function host(s: LocalFunctionSpec, options?: ConstructorParameters<typeof FunctionHost>[1]): FunctionHost {
-  const h = new FunctionHost(s, options);
+  const h = new FunctionHost(s, { pool, ...options });
   hosts.push(h);
   return h;
 }
 
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.stop()));
-});
+// Every behaviour holds in both isolations: a thread per sandbox, and sandboxes sharing threads.
+describe.each(['thread', 'shared'] as const)('FunctionHost (isolation %s)', (isolation) => {
+  beforeAll(() => {
+    if (isolation === 'shared') pool = new SandboxPool({ threads: 2 });
+  });
+  afterAll(async () => {
+    await Promise.all(hosts.splice(0).map((h) => h.stop()));
+    await pool?.stop();
+    pool = undefined;
+  });
 
-describe('FunctionHost', () => {
+  test('places its sandboxes as asked', () => {
+    expect(host(spec('echo.handler')).isolation).toBe(isolation);
+  });
+
   test('runs an async handler with its own environment and a Lambda context', async () => {
     // GIVEN two functions with different values for the same variable
     const a = host(spec('echo.handler', { name: 'fn-a', environment: { GREETING: 'hello from a' } }));

@@ -3,7 +3,7 @@
  * workload and prints the report (exit 1 on a lost message or broken invariant), or, with
  * `--keep` (or for an app that is not the example), stays up until Ctrl-C.
  */
-import { LocalCloud } from '../cloud';
+import { type FunctionIsolation, LocalCloud } from '../cloud';
 import { collectFlowReport, formatFlowReport } from '../flow-report';
 import { removeSession, sessionOf, writeSession } from '../session';
 import { summarize } from '../stats';
@@ -30,6 +30,8 @@ export interface LocalCommandOptions extends CloudCommandOptions {
   /** Print every function log line. */
   readonly verbose?: boolean;
   readonly functionConcurrency?: number;
+  /** Where function sandboxes run (`--isolation`). @default 'shared' */
+  readonly isolation?: FunctionIsolation;
   /** Write the topology picture annotated with this run's message counts to this HTML file. */
   readonly reportHtml?: string;
   /** Measure unloaded and open-loop latency after the workload (`--no-latency` skips it). @default true */
@@ -124,6 +126,7 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     functionLog: options.verbose ? output.err : undefined,
     eventSourceLog: options.verbose ? output.err : undefined,
     functionConcurrency: options.functionConcurrency,
+    isolation: options.isolation,
     iam: options.iam,
   });
   // Ctrl-C during the workload still stops the workers and emulators.
@@ -161,7 +164,9 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       if (probes) for (const line of formatLatency(probes.unloaded, probes.loaded)) output.out(line);
       const init = cloud.initStats();
       output.out(
-        `Function instances: ${init.instancesStarted} started, ${init.initTimeouts} init(s) past the 10 s init limit` +
+        `Function instances: ${init.instancesStarted} started (isolation ${init.isolation}` +
+          (init.isolation === 'shared' ? `, on ${init.sharedThreads} shared threads)` : ')') +
+          `, ${init.initTimeouts} init(s) past the 10 s init limit` +
           (init.initTimeouts > 0 ? ' (each retried within its invocation, as Lambda does)' : ''),
       );
       output.out(

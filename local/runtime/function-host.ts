@@ -10,10 +10,12 @@
  * (process-wide state such as `process.chdir` or native addons) Lambda code rarely touches.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { FunctionSpecError, RuntimeErrorType } from './errors';
 import { FunctionInstance, INIT_TIMEOUT_MS, type InvokeError, type RunOutcome } from './function-instance';
+import { runtimeNodePath } from './node-path';
+import type { SandboxPool } from './sandbox-pool';
 
 export interface LocalFunctionSpec {
   /** Function name, used in logs, the context and ARNs. */
@@ -71,6 +73,13 @@ export interface FunctionHostOptions {
   initTimeoutMs?: number;
   /** A module every instance loads before the handler (the chaos run's fault injector). @default - none */
   preload?: WorkerPreload;
+  /**
+   * Threads shared with other functions' sandboxes (isolation 'shared'). Not used with a `preload`
+   * (the fault injector patches its thread's SDK and kills its thread) nor for an ES module
+   * handler (whose imports Node caches per thread): those get a thread per sandbox.
+   * @default - a worker thread per sandbox
+   */
+  pool?: SandboxPool;
 }
 
 /**
@@ -91,9 +100,17 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 const INHERITED_VARIABLE =
   /^(AWS_ENDPOINT_URL(_[A-Z0-9_]+)?|AWS_REGION|AWS_DEFAULT_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SDK_LOAD_CONFIG|PATH|LANG)$/;
 
-/** The host's node_modules, standing in for the AWS SDK that Lambda's runtime provides. */
-function runtimeNodePath(): string {
-  return dirname(dirname(dirname(require.resolve('@aws-sdk/client-sqs/package.json'))));
+/** An ES module handler: a `.mjs` file, or a `.js` one under `"type": "module"`. */
+function isEsModuleHandler(spec: LocalFunctionSpec): boolean {
+  const base = resolve(spec.codeDir, spec.handler.slice(0, spec.handler.lastIndexOf('.')));
+  if (existsSync(`${base}.mjs`)) return true;
+  const manifest = join(spec.codeDir, 'package.json');
+  if (!existsSync(manifest)) return false;
+  try {
+    return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: string }).type === 'module';
+  } catch {
+    return false;
+  }
 }
 
 function validate(spec: LocalFunctionSpec): void {
@@ -136,6 +153,7 @@ export class FunctionHost implements Invoker {
   readonly concurrency: number;
   private readonly memoryMb: number;
   private readonly env: Record<string, string>;
+  private readonly pool: SandboxPool | undefined;
   private readonly idle: FunctionInstance[] = [];
   private readonly all = new Set<FunctionInstance>();
   private readonly waiters: ((instance: FunctionInstance | undefined) => void)[] = [];
@@ -152,6 +170,12 @@ export class FunctionHost implements Invoker {
     this.concurrency = Math.max(1, options.concurrency ?? 10);
     this.memoryMb = spec.memoryMb ?? 128;
     this.env = this.buildEnvironment();
+    this.pool = options.preload || isEsModuleHandler(spec) ? undefined : options.pool;
+  }
+
+  /** Where this function's sandboxes run. */
+  get isolation(): 'shared' | 'thread' {
+    return this.pool ? 'shared' : 'thread';
   }
 
   /** Invokes the function once, like a synchronous `Invoke`. Never rejects: failures are in the result. */
@@ -309,6 +333,7 @@ export class FunctionHost implements Invoker {
         sink?.push(line);
         this.options.log?.(line);
       },
+      pool: this.pool,
     });
     this.all.add(instance);
     return instance;

@@ -1,11 +1,13 @@
 /**
- * One warm execution environment of a local function: a worker thread running
- * worker-bootstrap.js, handling one invocation at a time, like a Lambda sandbox.
- * A thread that timed out, crashed or failed to initialise is `dead` and must be replaced.
+ * One warm execution environment of a local function, handling one invocation at a time like a
+ * Lambda sandbox: alone in a worker thread running worker-bootstrap.js (isolation 'thread'), or one
+ * of many sandboxes of a shared thread (isolation 'shared', see sandbox-pool.ts).
+ * A sandbox that timed out, crashed or failed to initialise is `dead` and must be replaced.
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RuntimeErrorType } from './errors';
+import type { SandboxPool, SandboxPort } from './sandbox-pool';
 
 export const BOOTSTRAP_FILE = join(__dirname, 'worker-bootstrap.js');
 
@@ -58,6 +60,8 @@ export interface InstanceOptions {
   initTimeoutMs?: number;
   /** Receives every formatted log line, with the invocation's log list when one is active. */
   emit: (line: string, sink: string[] | undefined) => void;
+  /** Shared threads to place the sandbox on. @default - a worker thread of its own */
+  pool?: SandboxPool;
 }
 
 type WorkerMessage =
@@ -74,7 +78,7 @@ export class FunctionInstance {
   /** Where log lines of the current (or starting) invocation go. */
   sink: string[] | undefined;
 
-  private readonly worker: Worker;
+  private readonly worker: SandboxPort;
   private settleReady: (error: InvokeError | undefined) => void = () => undefined;
   private readyDone = false;
   private pending: { requestId: string; settle: (outcome: RunOutcome) => void } | undefined;
@@ -91,25 +95,27 @@ export class FunctionInstance {
     });
     const initTimeoutMs = options.initTimeoutMs ?? INIT_TIMEOUT_MS;
     const initTimer = setTimeout(() => {
-      this.kill();
+      this.kill('timeout');
       this.settleReady({
         errorType: RuntimeErrorType.InitTimeout,
         errorMessage: `Init phase of ${options.functionName} did not finish within ${initTimeoutMs / 1000} seconds.`,
       });
     }, initTimeoutMs);
     initTimer.unref();
-    this.worker = new Worker(BOOTSTRAP_FILE, {
-      env: options.env,
-      workerData: options.workerData,
-      execArgv: workerExecArgv(),
-      stdout: true,
-      stderr: true,
-      // V8's old-space cap stands in for the function's memory size.
-      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
-    });
+    this.worker =
+      options.pool?.open(options.workerData, options.env) ??
+      new Worker(BOOTSTRAP_FILE, {
+        env: options.env,
+        workerData: options.workerData,
+        execArgv: workerExecArgv(),
+        stdout: true,
+        stderr: true,
+        // V8's old-space cap stands in for the function's memory size.
+        resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
+      });
     this.worker.on('message', (message: WorkerMessage) => this.onMessage(message));
     this.worker.on('error', (error: Error & { code?: string }) => this.onCrash(error));
-    this.worker.on('exit', (code) => this.onExit(code));
+    this.worker.on('exit', (code: number) => this.onExit(code));
     this.worker.stdout.on('data', (chunk: Buffer) => this.onOutput('stdout', chunk));
     this.worker.stderr.on('data', (chunk: Buffer) => this.onOutput('stderr', chunk));
   }
@@ -119,7 +125,7 @@ export class FunctionInstance {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.emitLine(`${requestId} Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
-        this.kill();
+        this.kill('timeout');
         finish({
           ok: false,
           timedOut: true,
@@ -141,10 +147,13 @@ export class FunctionInstance {
     });
   }
 
-  /** Ends the thread. Safe to call more than once. */
-  kill(): void {
+  /**
+   * Ends the sandbox. Safe to call more than once. `'timeout'`: its code may still be running (a
+   * shared thread then retires, since it cannot stop that code).
+   */
+  kill(cause?: 'timeout'): void {
     this.dead = true;
-    void this.worker.terminate();
+    void this.worker.terminate(cause);
   }
 
   private onMessage(message: WorkerMessage): void {
