@@ -327,19 +327,25 @@ export class LocalCloud {
     initTimeouts: number;
     isolation: FunctionIsolation;
     sharedThreads: number;
+    /** With isolation 'shared': functions whose sandboxes run in threads of their own, and why in the function log. */
+    ownThreads: string[];
   } {
     let instancesStarted = 0;
     let initTimeouts = 0;
+    const ownThreads: string[] = [];
     for (const host of this.hosts.values()) {
       const stats = host.initStats();
       instancesStarted += stats.instancesStarted;
       initTimeouts += stats.initTimeouts;
+      if (this.pool && host.isolation === 'thread') ownThreads.push(host.name);
     }
+    const isolation = this.faults ? 'thread' : this.isolation;
     return {
       instancesStarted,
       initTimeouts,
-      isolation: this.isolation,
+      isolation,
       sharedThreads: this.pool?.threadCount() ?? 0,
+      ownThreads,
     };
   }
 
@@ -454,8 +460,9 @@ export class LocalCloud {
     return host;
   }
 
+  /** The shared threads, unless isolation is 'thread' or faults are injected (a thread per sandbox). */
   private sandboxPool(): SandboxPool | undefined {
-    if (this.isolation !== 'shared') return undefined;
+    if (this.isolation !== 'shared' || this.faults) return undefined;
     this.pool ??= new SandboxPool({ execArgv: workerExecArgv(), log: this.functionLog });
     return this.pool;
   }

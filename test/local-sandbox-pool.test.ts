@@ -6,6 +6,8 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FunctionHost, type LocalFunctionSpec } from '../local/runtime/function-host';
 import { SandboxPool } from '../local/runtime/sandbox-pool';
@@ -17,6 +19,8 @@ interface Probe {
   count: number;
   startedWith?: string;
   now?: string;
+  seenGlobal?: string;
+  registryOwner?: string;
 }
 
 function spec(name: string, overrides: Partial<LocalFunctionSpec> = {}): LocalFunctionSpec {
@@ -71,34 +75,39 @@ test("each sandbox has its own instance of the function's modules, relative requ
   expect(again.count).toBe(2);
 });
 
-test('process.exit ends its own sandbox only', async () => {
+test('process.exit ends its own sandbox only: a neighbour in flight on the thread finishes', async () => {
   const quitter = host(spec('fn-quitter'), { concurrency: 1 });
   const bystander = host(spec('fn-bystander'), { concurrency: 1 });
   const before = (await bystander.invoke({})).response as Probe;
+  // WHEN the quitter exits while the bystander's invocation is in flight on the same thread
+  const inFlight = bystander.invoke({ sleepMs: 300 });
   const exited = await quitter.invoke({ exitCode: 3 });
+  // THEN the quitter's invocation fails as Lambda's does
   expect(exited.ok).toBe(false);
   expect(exited.error?.errorType).toBe('Runtime.ExitError');
   expect(exited.error?.errorMessage).toMatch(/exit status 3/);
-  // The bystander's sandbox lives on, warm: same instance, its counter went on.
+  // AND the bystander's invocation finishes in its warm sandbox
+  expect((await inFlight).response).toMatchObject({ instanceId: before.instanceId, count: 2 });
+  // AND both functions go on, in new sandboxes: the thread retired, since code the quitter left
+  // may still run (Lambda, too, may recycle an idle sandbox at any time)
+  expect((await quitter.invoke({})).ok).toBe(true);
   const after = (await bystander.invoke({})).response as Probe;
-  expect(after).toMatchObject({ instanceId: before.instanceId, count: 2 });
-  // The quitter gets a new sandbox.
-  const next = await quitter.invoke({});
-  expect(next.ok).toBe(true);
+  expect(after.instanceId).not.toBe(before.instanceId);
 });
 
-test('an uncaught exception ends the sandbox that threw it, not its neighbours', async () => {
+test('an uncaught exception or rejection ends the sandbox that caused it, not its neighbours', async () => {
   const lines: string[] = [];
   const thrower = host(spec('fn-thrower'), { concurrency: 1, log: (line) => lines.push(line) });
   const bystander = host(spec('fn-bystander'), { concurrency: 1 });
-  const before = (await bystander.invoke({})).response as Probe;
-  const first = (await thrower.invoke({ throwLater: true })).response as Probe;
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const failure of [{ throwLater: true }, { rejectLater: true }]) {
+    const inFlight = bystander.invoke({ sleepMs: 300 });
+    const first = (await thrower.invoke(failure)).response as Probe;
+    expect((await inFlight).ok).toBe(true);
+    const second = (await thrower.invoke({})).response as Probe;
+    expect(second.instanceId).not.toBe(first.instanceId);
+  }
   expect(lines.join('\n')).toMatch(/\[fn-thrower\] ERROR Uncaught Error: thrown from a timer/);
-  const second = (await thrower.invoke({})).response as Probe;
-  expect(second.instanceId).not.toBe(first.instanceId);
-  const after = (await bystander.invoke({})).response as Probe;
-  expect(after.instanceId).toBe(before.instanceId);
+  expect(lines.join('\n')).toMatch(/\[fn-thrower\] ERROR Uncaught Error: rejected with no handler/);
 });
 
 test('raw stdout writes are logged with the invocation that made them', async () => {
@@ -119,18 +128,21 @@ describe('a sandbox that timed out', () => {
   });
   afterAll(() => server.close());
 
-  test('is frozen: code it left running sends no request after the timeout', async () => {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/late`;
-    const bystander = host(spec('fn-bystander'));
-    // The bystander keeps the thread busy past the timeout, so the thread is still there.
-    const busy = bystander.invoke({ sleepMs: 2500 });
-    const late = host(spec('fn-late', { timeoutSeconds: 1 }));
-    const timedOut = await late.invoke({ requestAfterMs: 1500, url });
-    expect(timedOut.error?.errorType).toBe('Sandbox.Timedout');
-    expect((await busy).ok).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(hits).toBe(0);
-  });
+  test.each(['get', 'clientRequest', 'socket'])(
+    'is frozen: code it left running sends no request after the timeout (%s)',
+    async (via) => {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/late`;
+      const bystander = host(spec('fn-bystander'));
+      // The bystander keeps the thread busy past the timeout, so the thread is still there.
+      const busy = bystander.invoke({ sleepMs: 2500 });
+      const late = host(spec('fn-late', { timeoutSeconds: 1 }));
+      const timedOut = await late.invoke({ requestAfterMs: 1500, url, via });
+      expect(timedOut.error?.errorType).toBe('Sandbox.Timedout');
+      expect((await busy).ok).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(hits).toBe(0);
+    },
+  );
 
   test('retires its thread, even from a busy loop, and new sandboxes start on a fresh thread', async () => {
     const spinner = host(spec('fn-spinner', { timeoutSeconds: 1 }));
@@ -143,5 +155,100 @@ describe('a sandbox that timed out', () => {
     expect(after.ok).toBe(true);
     expect((after.response as Probe).instanceId).not.toBe(before.instanceId);
     expect((await spinner.invoke({})).ok).toBe(true);
+  });
+});
+
+test("a sandbox's process listeners see its own errors only", async () => {
+  const listener = host(spec('fn-listener'), { concurrency: 1 });
+  const thrower = host(spec('fn-thrower'), { concurrency: 1 });
+  // GIVEN a function whose 'unhandledRejection' listener would swallow any rejection of the thread
+  expect((await listener.invoke({ listenForRejections: true })).ok).toBe(true);
+  // WHEN another function on the thread leaves a rejection unhandled
+  const first = (await thrower.invoke({ rejectLater: true })).response as Probe;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // THEN that function's sandbox ended as Lambda's would: the next invocation gets a new one
+  const second = (await thrower.invoke({})).response as Probe;
+  expect(second.instanceId).not.toBe(first.instanceId);
+});
+
+test("a sandbox's uncaughtException listener that exits ends that sandbox only", async () => {
+  const exiter = host(spec('fn-exiter'), { concurrency: 1 });
+  const bystander = host(spec('fn-bystander'), { concurrency: 1 });
+  const inFlight = bystander.invoke({ sleepMs: 300 });
+  await exiter.invoke({ exitOnUncaught: true });
+  expect((await inFlight).ok).toBe(true);
+  expect((await exiter.invoke({})).ok).toBe(true);
+});
+
+test('a global a sandbox adds while loading its code (as zod does) is its own; the function stays on the shared thread', async () => {
+  const a = host(spec('fn-a'));
+  const b = host(spec('fn-b'));
+  const ra = (await a.invoke({})).response as Probe;
+  const rb = (await b.invoke({})).response as Probe;
+  expect(ra.registryOwner).toBe(ra.instanceId);
+  expect(rb.registryOwner).toBe(rb.instanceId);
+  expect([a.isolation, b.isolation]).toEqual(['shared', 'shared']);
+  expect(pool.threadCount()).toBe(1);
+});
+
+test('a function that changes a global moves to threads of its own; its neighbours never see the change', async () => {
+  const lines: string[] = [];
+  const setter = host(spec('fn-setter'), { concurrency: 1, log: (line) => lines.push(line) });
+  const bystander = host(spec('fn-bystander'), { concurrency: 1 });
+  expect((await bystander.invoke({})).ok).toBe(true);
+  // WHEN one function sets globalThis.probeGlobal (the `globalThis.client ??= ...` pattern)
+  const set = (await setter.invoke({ setGlobal: true })).response as Probe;
+  expect(set.seenGlobal).toBe(set.instanceId);
+  // THEN it runs in threads of its own from now on, and says why
+  expect(setter.isolation).toBe('thread');
+  expect(lines.join('\n')).toMatch(/\[fn-setter\] runs in threads of its own from now on.*globalThis\.probeGlobal/);
+  // AND its neighbour, on a fresh shared thread, does not see the global
+  const after = (await bystander.invoke({})).response as Probe;
+  expect(after.seenGlobal).toBeUndefined();
+  expect(bystander.isolation).toBe('shared');
+  // AND the setter goes on working
+  expect((await setter.invoke({})).ok).toBe(true);
+});
+
+test('an ES module handler gets threads of its own, so each sandbox has its own module instance', async () => {
+  const esm = host(spec('fn-esm', { handler: 'esm-nested/handler.handler' }), { concurrency: 2 });
+  const results = await Promise.all([esm.invoke({ sleepMs: 100 }), esm.invoke({ sleepMs: 100 })]);
+  const [first, second] = results.map((r) => r.response as Probe);
+  expect(first!.instanceId).not.toBe(second!.instanceId);
+  expect([first!.count, second!.count]).toEqual([1, 1]);
+  expect(esm.isolation).toBe('thread');
+});
+
+test('a symlinked code directory still gives each sandbox its own modules', async () => {
+  const link = join(mkdtempSync(join(tmpdir(), 'sandbox-link-')), 'code');
+  symlinkSync(FIXTURES, link);
+  const fn = host(spec('fn-linked', { codeDir: link }), { concurrency: 2 });
+  const results = await Promise.all([fn.invoke({ sleepMs: 100 }), fn.invoke({ sleepMs: 100 })]);
+  expect(results.map((r) => (r.response as Probe).count)).toEqual([1, 1]);
+});
+
+describe('stopping a host while its sandbox works', () => {
+  test('ends an invocation in flight at once, as with a thread per sandbox', async () => {
+    const fn = host(spec('fn-stopped', { timeoutSeconds: 30 }));
+    const running = fn.invoke({ sleepMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    await fn.stop();
+    const result = await running;
+    expect(result.ok).toBe(false);
+    expect(result.error?.errorType).toBe('Runtime.ExitError');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  test('ends an invocation still in its init without rejecting', async () => {
+    const fn = host(
+      spec('fn-slow', { handler: 'slow-init.handler', environment: { SLOW_INIT_MS: '1000' } }),
+      { initTimeoutMs: 300 },
+    );
+    const running = fn.invoke({});
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await fn.stop();
+    const result = await running;
+    expect(result.ok).toBe(false);
   });
 });

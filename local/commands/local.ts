@@ -166,6 +166,9 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       output.out(
         `Function instances: ${init.instancesStarted} started (isolation ${init.isolation}` +
           (init.isolation === 'shared' ? `, on ${init.sharedThreads} shared threads)` : ')') +
+          (init.ownThreads.length > 0
+            ? `, ${init.ownThreads.length} function(s) moved to threads of their own (see --verbose): ${init.ownThreads.join(', ')}`
+            : '') +
           `, ${init.initTimeouts} init(s) past the 10 s init limit` +
           (init.initTimeouts > 0 ? ' (each retried within its invocation, as Lambda does)' : ''),
       );

@@ -153,7 +153,8 @@ export class FunctionHost implements Invoker {
   readonly concurrency: number;
   private readonly memoryMb: number;
   private readonly env: Record<string, string>;
-  private readonly pool: SandboxPool | undefined;
+  /** Set while this function's sandboxes go on shared threads; cleared when one is evicted. */
+  private pool: SandboxPool | undefined;
   private readonly idle: FunctionInstance[] = [];
   private readonly all = new Set<FunctionInstance>();
   private readonly waiters: ((instance: FunctionInstance | undefined) => void)[] = [];
@@ -198,6 +199,7 @@ export class FunctionHost implements Invoker {
       let initError = await instance.ready;
       let runSeconds = this.spec.timeoutSeconds;
       if (initError?.errorType === RuntimeErrorType.InitTimeout) {
+        if (this.stopped) return done(this.stoppedOutcome());
         // Lambda does not fail the invocation when init passes 10 s: it runs init again inside the
         // invocation, bounded by the function's own timeout (init and handler together).
         instance = this.retryInit(instance, logs);
@@ -213,7 +215,7 @@ export class FunctionHost implements Invoker {
         }
       }
       if (initError) {
-        instance.kill();
+        instance.kill('failed');
         return done({ ok: false, timedOut: false, error: initError });
       }
       return done(await instance.run(requestId, JSON.stringify(event) ?? 'null', runSeconds));
@@ -334,9 +336,19 @@ export class FunctionHost implements Invoker {
         this.options.log?.(line);
       },
       pool: this.pool,
+      onEvict: (reason) => this.leaveSharedThreads(reason),
     });
     this.all.add(instance);
     return instance;
+  }
+
+  /** From now on this function's new sandboxes get threads of their own (isolation 'thread'). */
+  private leaveSharedThreads(reason: string): void {
+    if (!this.pool) return;
+    this.pool = undefined;
+    this.options.log?.(
+      `[${this.name}] runs in threads of its own from now on (isolation 'thread'): ${reason}.`,
+    );
   }
 
   /** Inherited AWS endpoint/credential/region variables, then the spec's, then Lambda's reserved ones. */

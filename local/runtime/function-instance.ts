@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RuntimeErrorType } from './errors';
-import type { SandboxPool, SandboxPort } from './sandbox-pool';
+import type { SandboxEndCause, SandboxPool, SandboxPort } from './sandbox-pool';
 
 export const BOOTSTRAP_FILE = join(__dirname, 'worker-bootstrap.js');
 
@@ -62,11 +62,17 @@ export interface InstanceOptions {
   emit: (line: string, sink: string[] | undefined) => void;
   /** Shared threads to place the sandbox on. @default - a worker thread of its own */
   pool?: SandboxPool;
+  /**
+   * The shared thread reported that this sandbox changed thread-wide state (or cannot be loaded
+   * per sandbox there): its function must run in threads of its own from now on.
+   */
+  onEvict?: (reason: string) => void;
 }
 
 type WorkerMessage =
   | { type: 'ready' }
   | { type: 'init-error'; error: InvokeError }
+  | { type: 'evict'; reason: string }
   | { type: 'log'; requestId: string | null; level: string; message: string }
   | { type: 'result'; requestId: string; ok: boolean; responseJson?: string; error?: InvokeError };
 
@@ -78,7 +84,9 @@ export class FunctionInstance {
   /** Where log lines of the current (or starting) invocation go. */
   sink: string[] | undefined;
 
-  private readonly worker: SandboxPort;
+  private worker: SandboxPort;
+  /** Moved out of its shared thread: ends once its invocation in flight has answered. */
+  private evicted = false;
   private settleReady: (error: InvokeError | undefined) => void = () => undefined;
   private readyDone = false;
   private pending: { requestId: string; settle: (outcome: RunOutcome) => void } | undefined;
@@ -102,22 +110,30 @@ export class FunctionInstance {
       });
     }, initTimeoutMs);
     initTimer.unref();
-    this.worker =
-      options.pool?.open(options.workerData, options.env) ??
+    this.worker = this.open(options.pool);
+  }
+
+  /** Starts the sandbox on a shared thread of `pool`, or in a worker thread of its own. */
+  private open(pool: SandboxPool | undefined): SandboxPort {
+    const port =
+      pool?.open(this.options.workerData, this.options.env) ??
       new Worker(BOOTSTRAP_FILE, {
-        env: options.env,
-        workerData: options.workerData,
+        env: this.options.env,
+        workerData: this.options.workerData,
         execArgv: workerExecArgv(),
         stdout: true,
         stderr: true,
         // V8's old-space cap stands in for the function's memory size.
-        resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
+        resourceLimits: { maxOldGenerationSizeMb: this.options.memoryMb },
       });
-    this.worker.on('message', (message: WorkerMessage) => this.onMessage(message));
-    this.worker.on('error', (error: Error & { code?: string }) => this.onCrash(error));
-    this.worker.on('exit', (code: number) => this.onExit(code));
-    this.worker.stdout.on('data', (chunk: Buffer) => this.onOutput('stdout', chunk));
-    this.worker.stderr.on('data', (chunk: Buffer) => this.onOutput('stderr', chunk));
+    // A port this instance has moved away from (see 'evict') has nothing more to say to it.
+    const current = () => port === this.worker;
+    port.on('message', (message: WorkerMessage) => current() && this.onMessage(message));
+    port.on('error', (error: Error & { code?: string }) => current() && this.onCrash(error));
+    port.on('exit', (code: number) => current() && this.onExit(code));
+    port.stdout.on('data', (chunk: Buffer) => current() && this.onOutput('stdout', chunk));
+    port.stderr.on('data', (chunk: Buffer) => current() && this.onOutput('stderr', chunk));
+    return port;
   }
 
   /** Runs one invocation. Resolves (never rejects) with the outcome; kills the thread on timeout. */
@@ -139,6 +155,7 @@ export class FunctionInstance {
         if (this.pending?.requestId !== requestId) return;
         clearTimeout(timer);
         this.pending = undefined;
+        if (this.evicted) this.kill('failed');
         resolve(outcome);
       };
       this.pending = { requestId, settle: finish };
@@ -151,7 +168,7 @@ export class FunctionInstance {
    * Ends the sandbox. Safe to call more than once. `'timeout'`: its code may still be running (a
    * shared thread then retires, since it cannot stop that code).
    */
-  kill(cause?: 'timeout'): void {
+  kill(cause?: SandboxEndCause): void {
     this.dead = true;
     void this.worker.terminate(cause);
   }
@@ -162,8 +179,11 @@ export class FunctionInstance {
         this.settleReady(undefined);
         return;
       case 'init-error':
-        this.kill();
+        this.kill('failed');
         this.settleReady(message.error);
+        return;
+      case 'evict':
+        this.onEvict(message.reason);
         return;
       case 'log': {
         const id = message.requestId ? `${message.requestId} ` : '';
@@ -187,6 +207,22 @@ export class FunctionInstance {
         }
         return;
     }
+  }
+
+  /**
+   * Leaves the shared thread: still loading, the sandbox starts again in a thread of its own (its
+   * init timer runs on); once loaded, it ends after the invocation in flight, if any, has answered.
+   */
+  private onEvict(reason: string): void {
+    if (this.evicted || this.dead) return;
+    this.options.onEvict?.(reason);
+    if (!this.readyDone) {
+      this.worker.terminate('failed');
+      this.worker = this.open(undefined);
+      return;
+    }
+    this.evicted = true;
+    if (!this.pending) this.kill('failed');
   }
 
   private onCrash(error: Error & { code?: string }): void {

@@ -22,6 +22,9 @@ import { runtimeNodePath } from './node-path';
 
 export const SHARED_BOOTSTRAP_FILE = join(__dirname, 'shared-bootstrap.js');
 
+/** Why a sandbox is ended by its host, when not simply unloaded. */
+export type SandboxEndCause = 'timeout' | 'failed';
+
 /** What a FunctionInstance needs from whatever hosts its sandbox: a Worker, or a SandboxChannel. */
 export interface SandboxPort {
   readonly stdout: NodeJS.ReadableStream;
@@ -33,8 +36,11 @@ export interface SandboxPort {
   // biome-ignore lint/suspicious/noExplicitAny: the listener type of Worker and EventEmitter, which both fit here
   on(event: 'message' | 'error' | 'exit', listener: (...args: any[]) => void): unknown;
   postMessage(message: unknown): void;
-  /** Ends the sandbox. `'timeout'`: its code may still be running, so its thread retires. */
-  terminate(cause?: 'timeout'): unknown;
+  /**
+   * Ends the sandbox; 'exit' follows. `'timeout'` or `'failed'` (a crash, a failed init): code it
+   * left behind may still be running, so a shared thread retires.
+   */
+  terminate(cause?: SandboxEndCause): unknown;
 }
 
 export interface SandboxPoolOptions {
@@ -81,9 +87,10 @@ class SandboxChannel extends EventEmitter implements SandboxPort {
     this.thread.send({ ...message, sandboxId: this.id });
   }
 
-  terminate(cause?: 'timeout'): void {
+  terminate(cause?: SandboxEndCause): void {
     this.busy = false;
-    this.thread.close(this, cause === 'timeout');
+    // As a Worker does after terminate(): 'exit' tells the instance, after the caller's own settling.
+    if (this.thread.close(this, cause !== undefined)) setImmediate(() => this.emit('exit', 1));
   }
 
   receive(message: SandboxMessage): void {
@@ -119,10 +126,13 @@ class SandboxChannel extends EventEmitter implements SandboxPort {
     }
   }
 
-  /** The sandbox ended on its own (crash or exit): forget it, then tell the instance. */
+  /**
+   * The sandbox ended on its own (crash or exit): forget it, then tell the instance. Its timers and
+   * sockets may live on (frozen), so the thread retires.
+   */
   private ended(tell: () => void): void {
     this.busy = false;
-    this.thread.close(this, false);
+    this.thread.close(this, true);
     tell();
   }
 
@@ -176,9 +186,11 @@ class SharedThread {
     if (!this.ended) this.worker.postMessage(message);
   }
 
-  /** Unloads a sandbox; one that timed out retires the thread, since its code may still run. */
-  close(channel: SandboxChannel, retire: boolean): void {
-    if (!this.channels.delete(channel.id)) return;
+  /**
+   * Unloads a sandbox; `retire` when code it left may still run. False when it was already gone.
+   */
+  close(channel: SandboxChannel, retire: boolean): boolean {
+    if (!this.channels.delete(channel.id)) return false;
     this.send({ type: 'unload', sandboxId: channel.id });
     if (retire && !this.retiring) {
       this.retiring = true;
@@ -186,6 +198,7 @@ class SharedThread {
       for (const other of [...this.channels.values()]) if (!other.busy) this.recycle(other);
     }
     this.drainCheck();
+    return true;
   }
 
   /** A sandbox finished its work: on a retiring thread it ends, and the last one ends the thread. */

@@ -71,6 +71,7 @@ async function loadHandler(config, requireFile) {
       `Error loading ${file}: ${cause?.message ? cause.message : String(cause)}`,
     );
     error.stack = cause?.stack ? cause.stack : error.stack;
+    error.cause = cause;
     throw error;
   }
   const fn = loaded ? loaded[exportName] : undefined;

@@ -1,158 +1,53 @@
 /**
  * The runtime of a worker thread that hosts many sandboxes (isolation 'shared', see
  * sandbox-pool.ts). Each sandbox is one Lambda execution environment: its own instance of the
- * function's modules, its own `process.env`, its own log stream. What they share is the one copy
- * of the runtime's AWS SDK (from NODE_PATH, as Lambda's /var/runtime/node_modules), compiled and
- * optimised once per thread instead of once per sandbox: that is what this mode buys (issue 13).
+ * function's modules, its own `process.env`, its own log stream, its own failures and process
+ * listeners. What they share is the one copy of the runtime's AWS SDK (from NODE_PATH, as Lambda's
+ * /var/runtime/node_modules), compiled and optimised once per thread instead of once per sandbox:
+ * that is what this mode buys (issue 13).
  *
- * How a sandbox stays itself in a shared thread: every sandbox runs inside an AsyncLocalStorage
- * context, which follows its callbacks, timers and promises.
- * - `process.env` is a view of the current context's environment.
- * - Modules under the function's code directory are loaded once per sandbox.
- * - Console and raw stdout/stderr writes are attributed to the context's sandbox and request.
- * - An uncaught exception or `process.exit` ends only the sandbox that caused it.
- * - After its invocation's deadline, or once the host fenced it, a sandbox can no longer send
- *   requests or log: Lambda freezes a timed-out sandbox, so its leftover code has no new effects.
+ * Every sandbox runs inside an AsyncLocalStorage context (shared/scopes.js) that follows its
+ * callbacks, timers and promises; each module of shared/ keeps one thing per sandbox on top of it:
+ * env-view.js (process.env), own-modules.js (its modules), freeze.js (no requests once frozen),
+ * process-events.js (failures and process listeners), thread-state.js (globals it must not change).
  *
  * Protocol (every message carries sandboxId):
  *   host -> worker  load { config, env } | invoke { requestId, eventJson, deadline } | unload
- *   worker -> host  ready | init-error { error } | log { requestId, level, message }
- *                   | output { stream, text } | result { requestId, ok, ... }
- *                   | crash { error } | exit { code }
+ *   worker -> host  ready | init-error { error } | evict { reason } (instead of ready, or after a
+ *                   result: the sandbox changed thread-wide state, see thread-state.js)
+ *                   | log { requestId, level, message } | output { stream, text }
+ *                   | result { requestId, ok, ... } | crash { error } | exit { code }
  */
 
 const { parentPort } = require('node:worker_threads');
-const { AsyncLocalStorage } = require('node:async_hooks');
 const Module = require('node:module');
-const http = require('node:http');
-const https = require('node:https');
-const path = require('node:path');
+const { realpathSync } = require('node:fs');
 const { toErrorPayload, loadHandler, invoke, captureConsole } = require('./sandbox-runtime');
+const { scopes, currentScope, frozen } = require('./shared/scopes');
+const { installEnvView } = require('./shared/env-view');
+const { installOwnModules, loadOwnModule, SharedModuleError } = require('./shared/own-modules');
+const { installFreeze } = require('./shared/freeze');
+const { installProcessEvents } = require('./shared/process-events');
+const { ThreadState } = require('./shared/thread-state');
 
 // NODE_PATH (the host's node_modules, standing in for the runtime's SDK) is in this thread's env.
 Module._initPaths();
 
-/**
- * @typedef {{ id: string, config: any, env: Record<string, string>, handler?: Function,
- *   modules: Map<string, Module>, fenced: boolean }} Sandbox
- * @typedef {{ sandbox: Sandbox, requestId: string | null, deadline?: number, settled?: boolean }} Scope
- */
-
-/** @type {AsyncLocalStorage<Scope>} */
-const scopes = new AsyncLocalStorage();
-/** @type {Map<string, Sandbox>} */
+/** @type {Map<string, import('./shared/scopes').Sandbox>} */
 const sandboxes = new Map();
-/** Modules loaded by a sandbox's own code, so their requires stay inside that sandbox. */
-const moduleOwners = new WeakMap();
-
-// ---- process.env per sandbox -------------------------------------------------------------------
-
-/** The thread's own variables, for code that runs outside any sandbox. */
-const threadEnv = { ...process.env };
-const currentEnv = () => scopes.getStore()?.sandbox.env ?? threadEnv;
-const envView = new Proxy(
-  {},
-  {
-    get: (_target, key) => (typeof key === 'string' ? currentEnv()[key] : undefined),
-    set: (_target, key, value) => {
-      // Node's process.env turns every value into a string.
-      currentEnv()[key] = String(value);
-      return true;
-    },
-    has: (_target, key) => key in currentEnv(),
-    deleteProperty: (_target, key) => delete currentEnv()[key],
-    ownKeys: () => Reflect.ownKeys(currentEnv()),
-    getOwnPropertyDescriptor: (_target, key) => {
-      const env = currentEnv();
-      if (!Object.hasOwn(env, key)) return undefined;
-      return { value: env[key], writable: true, enumerable: true, configurable: true };
-    },
-  },
-);
-Object.defineProperty(process, 'env', {
-  value: envView,
-  writable: true,
-  enumerable: true,
-  configurable: true,
-});
-
-// ---- modules per sandbox -----------------------------------------------------------------------
-
-function isInside(dir, file) {
-  const relative = path.relative(dir, file);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
-}
-
-function loadOwnModule(sandbox, file, parent) {
-  const cached = sandbox.modules.get(file);
-  if (cached) return cached.exports;
-  const module = new Module(file, parent);
-  module.filename = file;
-  module.paths = Module._nodeModulePaths(path.dirname(file));
-  moduleOwners.set(module, sandbox);
-  sandbox.modules.set(file, module);
-  try {
-    module.load(file);
-  } catch (error) {
-    sandbox.modules.delete(file);
-    throw error;
-  }
-  return module.exports;
-}
-
-// A require from a sandbox's module of a file in that sandbox's code directory gets the sandbox's
-// own instance; everything else (the runtime's SDK, Node built-ins) is the thread's one copy.
-const originalLoad = Module._load;
-Module._load = function load(request, parent, isMain) {
-  const sandbox = parent ? moduleOwners.get(parent) : undefined;
-  if (sandbox && !Module.isBuiltin(request)) {
-    const file = Module._resolveFilename(request, parent, isMain);
-    if (isInside(sandbox.config.codeDir, file)) return loadOwnModule(sandbox, file, parent);
-  }
-  return originalLoad.call(this, request, parent, isMain);
-};
-
-// ---- a frozen sandbox has no new effects -------------------------------------------------------
-
-function frozen(scope) {
-  if (!scope) return false;
-  if (scope.sandbox.fenced) return true;
-  return !scope.settled && scope.deadline !== undefined && Date.now() > scope.deadline;
-}
-
-function frozenError() {
-  const error = new Error(
-    'This sandbox timed out or ended: like a frozen Lambda sandbox, its leftover code cannot send requests.',
-  );
-  error.code = 'ESANDBOXFROZEN';
-  return error;
-}
-
-for (const module of [http, https]) {
-  for (const method of ['request', 'get']) {
-    const original = module[method];
-    module[method] = function guarded(...args) {
-      if (frozen(scopes.getStore())) throw frozenError();
-      return original.apply(this, args);
-    };
-  }
-}
-if (typeof globalThis.fetch === 'function') {
-  const originalFetch = globalThis.fetch;
-  globalThis.fetch = function guardedFetch(...args) {
-    if (frozen(scopes.getStore())) return Promise.reject(frozenError());
-    return originalFetch.apply(this, args);
-  };
-}
-
-// ---- output, attributed to the sandbox ---------------------------------------------------------
+/** Work in flight (loads, invocations) per sandbox id. */
+const inFlight = new Map();
+/** Sandboxes whose code may have run since the last look at the thread's state. */
+let activeSinceCheck = new Set();
 
 function post(sandbox, message) {
   parentPort.postMessage({ ...message, sandboxId: sandbox.id });
 }
 
+// ---- output, attributed to the sandbox ---------------------------------------------------------
+
 captureConsole((level, message) => {
-  const scope = scopes.getStore();
+  const scope = currentScope();
   if (!scope) {
     parentPort.postMessage({ type: 'log', sandboxId: null, requestId: null, level, message });
     return;
@@ -165,7 +60,7 @@ for (const stream of ['stdout', 'stderr']) {
   const target = process[stream];
   const originalWrite = target.write;
   target.write = function write(chunk, encoding, callback) {
-    const scope = scopes.getStore();
+    const scope = currentScope();
     if (!scope) return originalWrite.call(this, chunk, encoding, callback);
     const done = typeof encoding === 'function' ? encoding : callback;
     if (!frozen(scope)) {
@@ -177,75 +72,118 @@ for (const stream of ['stdout', 'stderr']) {
   };
 }
 
-// ---- a failure ends its own sandbox only -------------------------------------------------------
+// ---- per-sandbox state on a shared thread ------------------------------------------------------
 
-/** Thrown by process.exit inside a sandbox, to unwind the code that called it. */
-class SandboxExit extends Error {
-  constructor(code) {
-    super(`process.exit(${code}) ended this sandbox`);
-    this.name = 'SandboxExit';
-  }
-}
-
+installEnvView();
+installFreeze();
+/** Ends a sandbox on its own failure: it is frozen at once, and the host hears why. */
 function end(sandbox, message) {
   if (sandbox.fenced) return;
   sandbox.fenced = true;
   sandboxes.delete(sandbox.id);
   post(sandbox, message);
 }
+installProcessEvents(end);
+const threadState = new ThreadState();
+installOwnModules((load) => threadState.sharedLoad(load));
 
-const exitThread = process.exit.bind(process);
-process.exit = function exit(code) {
-  const scope = scopes.getStore();
-  if (!scope) return exitThread(code);
-  end(scope.sandbox, { type: 'exit', code: Number(code ?? process.exitCode ?? 0) });
-  throw new SandboxExit(code);
-};
+/**
+ * Looks at the thread's globals and prototypes (thread-state.js) on behalf of the sandboxes whose
+ * code ran since the last look; code of sandboxes interleaves, so a change cannot be pinned on one
+ * of several. Each suspect that must leave is told so (its function moves to threads of its own).
+ * @returns why `sandbox` must leave the thread, or undefined
+ */
+function settleThreadState(suspectIds, sandbox, loadedBy) {
+  const suspects = [...suspectIds].flatMap((id) => sandboxes.get(id) ?? []);
+  const changed = threadState.settle(suspects, loadedBy);
+  if (!changed) return undefined;
+  const reason = `a sandbox changed ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}, which every sandbox of a shared thread would see`;
+  for (const suspect of suspects) if (suspect !== sandbox) post(suspect, { type: 'evict', reason });
+  return suspects.includes(sandbox) ? reason : undefined;
+}
 
-process.on('uncaughtException', (error) => {
-  const scope = scopes.getStore();
-  if (error instanceof SandboxExit) return;
-  if (!scope) {
-    // Nothing to blame it on: the thread itself is broken, so it ends, and the host replaces it.
-    console.error('Uncaught exception outside any sandbox:', error);
-    exitThread(70);
-    return;
-  }
-  end(scope.sandbox, { type: 'crash', error: toErrorPayload(error) });
-});
+/** After an invocation: the suspects are every sandbox that may have run code since the last look. */
+function settleAfterInvocation(sandbox) {
+  const suspects = activeSinceCheck;
+  activeSinceCheck = new Set(inFlight.keys());
+  return settleThreadState(suspects, sandbox);
+}
+
+/**
+ * Requires the handler file of a sandbox: earlier changes are settled first, so that what the
+ * (synchronous) load changes is the loading sandbox's alone, and its new globals become its own.
+ */
+function requireForSandbox(sandbox, file) {
+  activeSinceCheck.delete(sandbox.id);
+  settleAfterInvocation(undefined);
+  const exports = loadOwnModule(sandbox, file, null);
+  sandbox.initChanges = settleThreadState(new Set([sandbox.id]), sandbox, sandbox);
+  return exports;
+}
+
+function begin(sandbox) {
+  inFlight.set(sandbox.id, (inFlight.get(sandbox.id) ?? 0) + 1);
+  activeSinceCheck.add(sandbox.id);
+}
+
+function finish(sandbox) {
+  const left = (inFlight.get(sandbox.id) ?? 1) - 1;
+  if (left > 0) inFlight.set(sandbox.id, left);
+  else inFlight.delete(sandbox.id);
+}
 
 // ---- the protocol ------------------------------------------------------------------------------
 
 async function onLoad(message) {
-  /** @type {Sandbox} */
+  // Compared with the real paths that require() resolves (a symlinked code directory).
+  const config = { ...message.config, codeDir: realpathSync(message.config.codeDir) };
+  /** @type {import('./shared/scopes').Sandbox} */
   const sandbox = {
     id: message.sandboxId,
-    config: message.config,
+    config,
     env: message.env,
     modules: new Map(),
+    listeners: new Map(),
+    globals: new Map(),
     fenced: false,
   };
   sandboxes.set(sandbox.id, sandbox);
+  begin(sandbox);
   try {
     sandbox.handler = await scopes.run({ sandbox, requestId: null }, () =>
-      loadHandler(sandbox.config, (file) => loadOwnModule(sandbox, file, null)),
+      loadHandler(sandbox.config, (file) => requireForSandbox(sandbox, file)),
     );
   } catch (error) {
+    finish(sandbox);
     sandboxes.delete(sandbox.id);
-    if (!sandbox.fenced) post(sandbox, { type: 'init-error', error: toErrorPayload(error) });
+    if (sandbox.fenced) return;
+    if (error?.cause instanceof SharedModuleError) {
+      post(sandbox, { type: 'evict', reason: error.cause.message });
+      return;
+    }
+    post(sandbox, { type: 'init-error', error: toErrorPayload(error) });
     return;
   }
-  if (!sandbox.fenced) post(sandbox, { type: 'ready' });
+  finish(sandbox);
+  if (sandbox.fenced) return;
+  const reason = sandbox.initChanges;
+  post(sandbox, reason ? { type: 'evict', reason } : { type: 'ready' });
 }
 
 async function onInvoke(message) {
   const sandbox = sandboxes.get(message.sandboxId);
   if (!sandbox) return;
-  /** @type {Scope} */
+  /** @type {import('./shared/scopes').Scope} */
   const scope = { sandbox, requestId: message.requestId, deadline: message.deadline, settled: false };
+  begin(sandbox);
   const result = await scopes.run(scope, () => invoke(sandbox.config, sandbox.handler, message));
   scope.settled = true;
-  if (!sandbox.fenced) post(sandbox, result);
+  finish(sandbox);
+  if (sandbox.fenced) return;
+  // Before the result: the host must move the sandbox out before it can take another invocation.
+  const reason = settleAfterInvocation(sandbox);
+  if (reason) post(sandbox, { type: 'evict', reason });
+  post(sandbox, result);
 }
 
 parentPort.on('message', (message) => {
@@ -258,8 +196,12 @@ parentPort.on('message', (message) => {
       return;
     case 'unload': {
       const sandbox = sandboxes.get(message.sandboxId);
-      if (sandbox) sandbox.fenced = true;
+      if (sandbox) {
+        sandbox.fenced = true;
+        sandbox.listeners.clear();
+      }
       sandboxes.delete(message.sandboxId);
+      inFlight.delete(message.sandboxId);
       return;
     }
   }
