@@ -4,9 +4,9 @@
  * execution environment: these tests put sandboxes on one thread and check what must not leak.
  */
 import { once } from 'node:events';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FunctionHost, type LocalFunctionSpec } from '../local/runtime/function-host';
@@ -201,13 +201,68 @@ test('a function that changes a global moves to threads of its own; its neighbou
   expect(set.seenGlobal).toBe(set.instanceId);
   // THEN it runs in threads of its own from now on, and says why
   expect(setter.isolation).toBe('thread');
-  expect(lines.join('\n')).toMatch(/\[fn-setter\] runs in threads of its own from now on.*globalThis\.probeGlobal/);
+  expect(lines.join('\n')).toMatch(
+    /\[fn-setter\] runs in threads of its own from now on.*globalThis\.probeGlobal/,
+  );
   // AND its neighbour, on a fresh shared thread, does not see the global
   const after = (await bystander.invoke({})).response as Probe;
   expect(after.seenGlobal).toBeUndefined();
   expect(bystander.isolation).toBe('shared');
   // AND the setter goes on working
   expect((await setter.invoke({})).ok).toBe(true);
+});
+
+test('a function that patches a prototype while loading runs its init once, answers, then leaves for threads of its own', async () => {
+  const lines: string[] = [];
+  const patcher = host(spec('fn-patcher', { handler: 'prototype-patch.handler' }), {
+    concurrency: 1,
+    log: (line) => lines.push(line),
+  });
+  const first = await patcher.invoke({});
+  expect(first.response).toEqual({ last: 3 });
+  expect(first.logs.filter((l) => / init$/.test(l))).toHaveLength(1);
+  expect(patcher.isolation).toBe('thread');
+  expect(lines.join('\n')).toMatch(/Array\.prototype\.probeLast/);
+  // A neighbour on a fresh shared thread does not see the patch
+  const neighbour = host(spec('fn-neighbour'));
+  const seen = await neighbour.invoke({});
+  expect(seen.response).toMatchObject({ arrayPatched: false });
+  expect(neighbour.isolation).toBe('shared');
+  expect((await patcher.invoke({})).response).toEqual({ last: 3 });
+});
+
+test('a library from outside the code directory is loaded per sandbox; only the runtime SDK is shared', async () => {
+  const a = host(spec('fn-a', { handler: 'outside-lib.handler' }));
+  const b = host(spec('fn-b', { handler: 'outside-lib.handler' }));
+  const [ra, rb] = await Promise.all([a.invoke({}), b.invoke({})]);
+  expect((ra.response as { libId: string }).libId).not.toBe((rb.response as { libId: string }).libId);
+});
+
+test('a polyfill that checks for its global finds it absent in each sandbox', async () => {
+  const a = host(spec('fn-a', { handler: 'polyfill.handler' }));
+  const b = host(spec('fn-b', { handler: 'polyfill.handler' }));
+  for (const fn of [a, b, a]) {
+    const response = (await fn.invoke({})).response as { instanceId: string; owner: string };
+    expect(response.owner).toBe(response.instanceId);
+  }
+  expect([a.isolation, b.isolation]).toEqual(['shared', 'shared']);
+});
+
+test('a handler rejecting with a value JSON cannot print fails alone', async () => {
+  const bad = host(spec('fn-bad', { handler: 'outside-lib.handler' }));
+  const bystander = host(spec('fn-bystander'));
+  const inFlight = bystander.invoke({ sleepMs: 300 });
+  const failed = await bad.invoke({ rejectWithBigInt: true });
+  expect(failed.error).toMatchObject({ errorType: 'bigint', errorMessage: '10' });
+  expect((await inFlight).ok).toBe(true);
+});
+
+test('an ES module required during an invocation moves the function to threads of its own', async () => {
+  const lazy = host(spec('fn-lazy', { handler: 'outside-lib.handler' }));
+  const first = await lazy.invoke({ lazyEsm: true });
+  expect(first.error?.errorMessage).toMatch(/is an ES module, which a shared thread cannot load/);
+  expect(lazy.isolation).toBe('thread');
+  expect((await lazy.invoke({ lazyEsm: true })).ok).toBe(true);
 });
 
 test('an ES module handler gets threads of its own, so each sandbox has its own module instance', async () => {

@@ -93,6 +93,9 @@ export interface WorkerPreload {
   readonly data: unknown;
 }
 
+/** Sandbox failures on shared threads after which a function gets threads of its own. */
+const SHARED_FAILURE_LIMIT = 2;
+
 /** Account id of the local ARNs; the SNS/SQS emulator uses the same. */
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
@@ -160,6 +163,7 @@ export class FunctionHost implements Invoker {
   private readonly waiters: ((instance: FunctionInstance | undefined) => void)[] = [];
   private stopped = false;
   private instanceCount = 0;
+  private sharedFailures = 0;
   private initTimeoutCount = 0;
 
   constructor(
@@ -302,6 +306,16 @@ export class FunctionHost implements Invoker {
       return;
     }
     let next: FunctionInstance | undefined = instance;
+    if (instance.dead && instance.failed && this.pool) {
+      // Each such end retires the shared thread it ran on (its code may live on): a function that
+      // keeps failing would make its neighbours start again and again, so it leaves.
+      this.sharedFailures += 1;
+      if (this.sharedFailures >= SHARED_FAILURE_LIMIT) {
+        this.leaveSharedThreads(
+          `its sandboxes ended ${this.sharedFailures} times by a timeout, crash, exit or failed init, and each retired a shared thread`,
+        );
+      }
+    }
     if (instance.dead) {
       // A timed-out or crashed sandbox is replaced, as Lambda does, only when work is waiting.
       this.all.delete(instance);

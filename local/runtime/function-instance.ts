@@ -72,7 +72,8 @@ export interface InstanceOptions {
 type WorkerMessage =
   | { type: 'ready' }
   | { type: 'init-error'; error: InvokeError }
-  | { type: 'evict'; reason: string }
+  | { type: 'evict'; reason: string; reload?: boolean }
+  | { type: 'relocate' }
   | { type: 'log'; requestId: string | null; level: string; message: string }
   | { type: 'result'; requestId: string; ok: boolean; responseJson?: string; error?: InvokeError };
 
@@ -81,6 +82,8 @@ export class FunctionInstance {
   readonly ready: Promise<InvokeError | undefined>;
   /** True once this thread can no longer serve invocations. */
   dead = false;
+  /** Ended by its own failure (a timeout, a crash, an exit, a failed init), not by being recycled. */
+  failed = false;
   /** Where log lines of the current (or starting) invocation go. */
   sink: string[] | undefined;
 
@@ -170,6 +173,7 @@ export class FunctionInstance {
    */
   kill(cause?: SandboxEndCause): void {
     this.dead = true;
+    if (cause) this.failed = true;
     void this.worker.terminate(cause);
   }
 
@@ -183,7 +187,12 @@ export class FunctionInstance {
         this.settleReady(message.error);
         return;
       case 'evict':
-        this.onEvict(message.reason);
+        this.onEvict(message.reason, message.reload === true);
+        return;
+      case 'relocate':
+        // Its thread was found tainted before it loaded: load on another shared thread.
+        this.worker.terminate();
+        this.worker = this.open(this.options.pool);
         return;
       case 'log': {
         const id = message.requestId ? `${message.requestId} ` : '';
@@ -210,23 +219,25 @@ export class FunctionInstance {
   }
 
   /**
-   * Leaves the shared thread: still loading, the sandbox starts again in a thread of its own (its
-   * init timer runs on); once loaded, it ends after the invocation in flight, if any, has answered.
+   * Leaves the shared thread. `reload`: it could not load there, so it starts again in a thread of
+   * its own (its init timer runs on). Otherwise it ends once it has answered the invocation in
+   * flight or the one it was started for, so its init never runs twice.
    */
-  private onEvict(reason: string): void {
+  private onEvict(reason: string, reload: boolean): void {
     if (this.evicted || this.dead) return;
     this.options.onEvict?.(reason);
-    if (!this.readyDone) {
+    if (reload && !this.readyDone) {
       this.worker.terminate('failed');
       this.worker = this.open(undefined);
       return;
     }
     this.evicted = true;
-    if (!this.pending) this.kill('failed');
+    if (this.readyDone && !this.pending) this.kill('failed');
   }
 
   private onCrash(error: Error & { code?: string }): void {
     this.dead = true;
+    this.failed = true;
     const failure: InvokeError = {
       errorType:
         error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? RuntimeErrorType.OutOfMemory : error.name || 'Error',
@@ -239,6 +250,8 @@ export class FunctionInstance {
   }
 
   private onExit(code: number): void {
+    // A shared thread that ends or retires recycles its idle sandboxes with exit code 0.
+    if (!this.dead && code !== 0) this.failed = true;
     this.dead = true;
     for (const stream of ['stdout', 'stderr'] as const) {
       if (this.partialLine[stream]) this.emitLine(this.partialLine[stream]);

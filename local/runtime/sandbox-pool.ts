@@ -163,7 +163,9 @@ class SharedThread {
     });
     this.worker.on('message', (message: SandboxMessage) => this.route(message));
     this.worker.on('error', (error) => {
-      // The whole thread failed (out of memory, or an error no sandbox owns): every sandbox on it.
+      // The whole thread failed (out of memory, or an error no sandbox owns): every sandbox on it,
+      // and no new one may land on it before its 'exit'.
+      this.retiring = true;
       for (const channel of this.channels.values()) channel.emit('error', error);
     });
     this.worker.on('exit', (code) => this.onExit(code));
@@ -192,13 +194,18 @@ class SharedThread {
   close(channel: SandboxChannel, retire: boolean): boolean {
     if (!this.channels.delete(channel.id)) return false;
     this.send({ type: 'unload', sandboxId: channel.id });
-    if (retire && !this.retiring) {
+    if (retire) this.retire();
+    else this.drainCheck();
+    return true;
+  }
+
+  /** Takes no new sandboxes; idle ones end now, so no new invocation lands here; ends when drained. */
+  retire(): void {
+    if (!this.retiring) {
       this.retiring = true;
-      // Idle sandboxes end now, so that no new invocation lands on a thread about to end.
       for (const other of [...this.channels.values()]) if (!other.busy) this.recycle(other);
     }
     this.drainCheck();
-    return true;
   }
 
   /** A sandbox finished its work: on a retiring thread it ends, and the last one ends the thread. */
@@ -229,6 +236,10 @@ class SharedThread {
   private route(message: SandboxMessage): void {
     if (message.sandboxId === null) {
       if (message.type === 'log') this.options.log?.(`[${this.name}] ${message.level} ${message.message}`);
+      if (message.type === 'tainted') {
+        this.options.log?.(`[${this.name}] retires: ${String(message.reason)}`);
+        this.retire();
+      }
       return;
     }
     this.channels.get(message.sandboxId)?.receive(message);

@@ -20,10 +20,22 @@ function toErrorPayload(error) {
     };
   }
   // Lambda reports a thrown non-Error with its JavaScript type as errorType.
-  return {
-    errorType: typeof error,
-    errorMessage: typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error)),
-  };
+  return { errorType: typeof error, errorMessage: typeof error === 'string' ? error : describe(error) };
+}
+
+/** JSON if it can be (a BigInt or a cycle cannot), else String(), else a placeholder: never throws. */
+function describe(value) {
+  try {
+    const json = JSON.stringify(value);
+    if (json !== undefined) return json;
+  } catch {
+    // Falls through to String().
+  }
+  try {
+    return String(value);
+  } catch {
+    return `[unprintable ${typeof value}]`;
+  }
 }
 
 function resolveHandlerFile(codeDir, moduleName) {

@@ -13,8 +13,11 @@
  *
  * Protocol (every message carries sandboxId):
  *   host -> worker  load { config, env } | invoke { requestId, eventJson, deadline } | unload
- *   worker -> host  ready | init-error { error } | evict { reason } (instead of ready, or after a
- *                   result: the sandbox changed thread-wide state, see thread-state.js)
+ *   worker -> host  ready | init-error { error } | evict { reason, reload? } (before ready or a
+ *                   result: the sandbox changed thread-wide state, see thread-state.js; with
+ *                   reload, instead of ready: it could not load here)
+ *                   | relocate (instead of ready: the thread was found tainted; load elsewhere)
+ *                   | tainted { reason } (sandboxId null: the thread must retire at once)
  *                   | log { requestId, level, message } | output { stream, text }
  *                   | result { requestId, ok, ... } | crash { error } | exit { code }
  */
@@ -85,29 +88,41 @@ function end(sandbox, message) {
 }
 installProcessEvents(end);
 const threadState = new ThreadState();
-installOwnModules((load) => threadState.sharedLoad(load));
+installOwnModules(
+  (load) => threadState.sharedLoad(load),
+  (sandbox, error) => {
+    if (!sandbox.fenced) post(sandbox, { type: 'evict', reason: error.message });
+  },
+);
 
 /**
  * Looks at the thread's globals and prototypes (thread-state.js) on behalf of the sandboxes whose
- * code ran since the last look; code of sandboxes interleaves, so a change cannot be pinned on one
- * of several. Each suspect that must leave is told so (its function moves to threads of its own).
- * @returns why `sandbox` must leave the thread, or undefined
+ * code may have run since the last look. A change that did not become one sandbox's own taints the
+ * thread: the host retires it at once (no new sandbox or invocation lands on it). Code of sandboxes
+ * interleaves, so the change cannot be pinned on one of several: every suspect is told to leave
+ * (its function moves to threads of its own).
+ * @returns whether anything was tainted, and why `sandbox` must leave (undefined if it need not)
  */
 function settleThreadState(suspectIds, sandbox, loadedBy) {
   const suspects = [...suspectIds].flatMap((id) => sandboxes.get(id) ?? []);
-  const changed = threadState.settle(suspects, loadedBy);
-  if (!changed) return undefined;
+  const changed = threadState.settle(loadedBy);
+  if (!changed) return { tainted: false };
   const reason = `a sandbox changed ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}, which every sandbox of a shared thread would see`;
+  // The suspects hear it first: an idle one would otherwise be recycled by the retirement unheard.
   for (const suspect of suspects) if (suspect !== sandbox) post(suspect, { type: 'evict', reason });
-  return suspects.includes(sandbox) ? reason : undefined;
+  parentPort.postMessage({ type: 'tainted', sandboxId: null, reason });
+  return { tainted: true, reason: suspects.includes(sandbox) ? reason : undefined };
 }
 
 /** After an invocation: the suspects are every sandbox that may have run code since the last look. */
 function settleAfterInvocation(sandbox) {
   const suspects = activeSinceCheck;
   activeSinceCheck = new Set(inFlight.keys());
-  return settleThreadState(suspects, sandbox);
+  return settleThreadState(suspects, sandbox).reason;
 }
+
+/** A sandbox about to load on a thread found tainted: it must load on another one. */
+class Relocate extends Error {}
 
 /**
  * Requires the handler file of a sandbox: earlier changes are settled first, so that what the
@@ -115,9 +130,17 @@ function settleAfterInvocation(sandbox) {
  */
 function requireForSandbox(sandbox, file) {
   activeSinceCheck.delete(sandbox.id);
-  settleAfterInvocation(undefined);
-  const exports = loadOwnModule(sandbox, file, null);
-  sandbox.initChanges = settleThreadState(new Set([sandbox.id]), sandbox, sandbox);
+  const earlier = activeSinceCheck;
+  activeSinceCheck = new Set(inFlight.keys());
+  if (settleThreadState(earlier, undefined).tainted) throw new Relocate();
+  const restore = threadState.hideForeignGlobals(sandbox);
+  let exports;
+  try {
+    exports = loadOwnModule(sandbox, file, null);
+  } finally {
+    restore();
+  }
+  sandbox.initChanges = settleThreadState(new Set([sandbox.id]), sandbox, sandbox).reason;
   return exports;
 }
 
@@ -157,8 +180,13 @@ async function onLoad(message) {
     finish(sandbox);
     sandboxes.delete(sandbox.id);
     if (sandbox.fenced) return;
+    if (error?.cause instanceof Relocate) {
+      post(sandbox, { type: 'relocate' });
+      return;
+    }
     if (error?.cause instanceof SharedModuleError) {
-      post(sandbox, { type: 'evict', reason: error.cause.message });
+      // No handler here: the sandbox must load again, in a thread of its own.
+      post(sandbox, { type: 'evict', reason: error.cause.message, reload: true });
       return;
     }
     post(sandbox, { type: 'init-error', error: toErrorPayload(error) });
@@ -166,8 +194,10 @@ async function onLoad(message) {
   }
   finish(sandbox);
   if (sandbox.fenced) return;
-  const reason = sandbox.initChanges;
-  post(sandbox, reason ? { type: 'evict', reason } : { type: 'ready' });
+  // A sandbox whose init changed thread-wide state serves the invocation it was started for on
+  // this (now retiring) thread rather than running its init a second time elsewhere.
+  if (sandbox.initChanges) post(sandbox, { type: 'evict', reason: sandbox.initChanges });
+  post(sandbox, { type: 'ready' });
 }
 
 async function onInvoke(message) {
@@ -186,13 +216,21 @@ async function onInvoke(message) {
   post(sandbox, result);
 }
 
+/** A failure of the runtime's own handling of one sandbox ends that sandbox, never the thread. */
+function guarded(work, message) {
+  work(message).catch((error) => {
+    const sandbox = sandboxes.get(message.sandboxId);
+    if (sandbox) end(sandbox, { type: 'crash', error: toErrorPayload(error) });
+  });
+}
+
 parentPort.on('message', (message) => {
   switch (message.type) {
     case 'load':
-      void onLoad(message);
+      guarded(onLoad, message);
       return;
     case 'invoke':
-      void onInvoke(message);
+      guarded(onInvoke, message);
       return;
     case 'unload': {
       const sandbox = sandboxes.get(message.sandboxId);

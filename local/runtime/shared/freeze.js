@@ -1,9 +1,9 @@
 /**
  * A frozen sandbox (see scopes.js) starts no network traffic. Guarded where code starts it, in the
  * caller's own context: http(s).request/get and a ClientRequest's first write or end (requests made
- * with `new ClientRequest`), net/tls connections, HTTP/2 sessions, UDP sends and fetch. Socket
- * creation inside an HTTP agent is not guarded: it can run in the context of whichever request
- * freed a socket, which may be another sandbox's.
+ * with `new ClientRequest`), net/tls connections and sockets, HTTP/2 sessions, UDP sends and fetch.
+ * Not guarded: writes on a socket opened before the sandbox froze (a database connection), and
+ * `child_process`.
  */
 const dgram = require('node:dgram');
 const http = require('node:http');
@@ -46,6 +46,8 @@ function installFreeze() {
   }
   guard(net, 'connect');
   guard(net, 'createConnection');
+  // `new net.Socket().connect()`; an HTTP agent's sockets come here too, in their request's context.
+  guard(net.Socket.prototype, 'connect');
   guard(tls, 'connect');
   guard(http2, 'connect');
   guard(dgram.Socket.prototype, 'send');

@@ -47,6 +47,15 @@ function keepListenersPerSandbox() {
       return this;
     };
   }
+  const removeAll = process.removeAllListeners;
+  process.removeAllListeners = function removeAllListeners(...args) {
+    const [event] = args;
+    const scope = currentScope();
+    if (!scope) return removeAll.apply(this, args);
+    if (event === undefined) scope.sandbox.listeners.clear();
+    else scope.sandbox.listeners.delete(event);
+    return this;
+  };
   for (const name of REMOVERS) {
     const original = process[name];
     process[name] = function off(event, listener) {
@@ -112,9 +121,18 @@ function installProcessEvents(end) {
     if (dispatch(scope.sandbox, event, args)) return;
     end(scope.sandbox, { type: 'crash', error: toErrorPayload(error) });
   };
-  process.on('uncaughtException', (error, origin) => fail(error, 'uncaughtException', [error, origin]));
+  // A listener of 'uncaughtException' that throws would end the thread: these never throw.
+  const failSafely = (error, event, args) => {
+    try {
+      fail(error, event, args);
+    } catch (inner) {
+      console.error('Failure while handling a sandbox failure:', inner);
+      exitThread(70);
+    }
+  };
+  process.on('uncaughtException', (error, origin) => failSafely(error, 'uncaughtException', [error, origin]));
   process.on('unhandledRejection', (reason, promise) =>
-    fail(reason, 'unhandledRejection', [reason, promise]),
+    failSafely(reason, 'unhandledRejection', [reason, promise]),
   );
 }
 

@@ -13,44 +13,92 @@
  */
 const { currentScope } = require('./scopes');
 
-/** Built-in prototypes and namespaces whose own properties are watched besides the globals. */
+const events = require('node:events');
+
+/**
+ * What is watched: the globals, built-in prototypes and namespaces, and the exports of the built-in
+ * modules that instrumentation patches (an X-Ray `captureHTTPsGlobal` wraps `https.request`).
+ * `strings`: only string keys (console keeps its group indent under a symbol).
+ */
 const WATCHED = [
   ['globalThis', globalThis],
-  ['Object.prototype', Object.prototype],
-  ['Array.prototype', Array.prototype],
-  ['Function.prototype', Function.prototype],
-  ['String.prototype', String.prototype],
-  ['Number.prototype', Number.prototype],
-  ['Promise.prototype', Promise.prototype],
-  ['Error.prototype', Error.prototype],
-  ['Error', Error],
-  ['Map.prototype', Map.prototype],
-  ['Set.prototype', Set.prototype],
-  ['Date.prototype', Date.prototype],
+  ...[
+    Object,
+    Array,
+    Function,
+    String,
+    Number,
+    Boolean,
+    BigInt,
+    Symbol,
+    Promise,
+    Error,
+    Map,
+    Set,
+    RegExp,
+    Date,
+    Uint8Array,
+  ].flatMap((type) => [
+    [type.name, type],
+    [`${type.name}.prototype`, type.prototype],
+  ]),
   ['JSON', JSON],
   ['Math', Math],
-  ['console', console],
+  ['Reflect', Reflect],
+  ['Buffer', Buffer],
+  ['EventEmitter.prototype', events.EventEmitter.prototype],
+  ...['http', 'https', 'net', 'tls', 'dns', 'events'].map((name) => [name, require(`node:${name}`)]),
+  ['console', console, { strings: true }],
 ];
 
-/** The value (or accessor pair) of every watched own property. */
+function watchedKeys(target, options) {
+  const keys = Reflect.ownKeys(target);
+  return options?.strings ? keys.filter((key) => typeof key === 'string') : keys;
+}
+
+/** Every watched own property: its target's name, its real key, and its value (or accessor pair). */
 function snapshot() {
   const state = new Map();
-  for (const [name, target] of WATCHED) {
-    for (const key of Reflect.ownKeys(target)) {
+  for (const [name, target, options] of WATCHED) {
+    for (const key of watchedKeys(target, options)) {
       const descriptor = Object.getOwnPropertyDescriptor(target, key);
       if (!descriptor) continue;
-      state.set(
-        `${name}\u0000${String(key)}`,
-        'value' in descriptor ? descriptor.value : [descriptor.get, descriptor.set],
-      );
+      const value = 'value' in descriptor ? descriptor.value : [descriptor.get, descriptor.set];
+      state.set(`${name}\u0000${String(key)}`, { name, key, value });
     }
   }
   return state;
 }
 
+/** The watched properties, cheap to compare: per target its own keys and their values in order. */
+function fingerprint() {
+  return WATCHED.map(([, target, options]) => {
+    const keys = watchedKeys(target, options);
+    const values = keys.map((key) => {
+      const descriptor = Object.getOwnPropertyDescriptor(target, key);
+      return descriptor && ('value' in descriptor ? descriptor.value : descriptor.get);
+    });
+    return { keys, values };
+  });
+}
+
+function sameFingerprint(a, b) {
+  for (let t = 0; t < a.length; t++) {
+    const x = a[t];
+    const y = b[t];
+    if (x.keys.length !== y.keys.length) return false;
+    for (let i = 0; i < x.keys.length; i++) {
+      if (x.keys[i] !== y.keys[i] || !Object.is(x.values[i], y.values[i])) return false;
+    }
+  }
+  return true;
+}
+
 function same(a, b) {
-  if (Array.isArray(a) && Array.isArray(b)) return a[0] === b[0] && a[1] === b[1];
-  return Object.is(a, b);
+  const x = a.value;
+  const y = b.value;
+  if (Array.isArray(x) && Array.isArray(y)) return x[0] === y[0] && x[1] === y[1];
+  return Object.is(x, y);
 }
 
 /** Node defines some globals lazily (a getter that installs the value on first use). */
@@ -70,6 +118,8 @@ class ThreadState {
     /** The thread's own state: what the runtime set up, and what thread-wide modules changed. */
     this.baseline = snapshot();
     this.sharedLoads = 0;
+    /** Globals made per sandbox: their accessor descriptors. */
+    this.perSandbox = new Map();
   }
 
   /** Runs the load of a thread-wide module; what that load changes becomes the thread's state. */
@@ -82,8 +132,8 @@ class ThreadState {
       this.sharedLoads -= 1;
       if (before) {
         const after = snapshot();
-        for (const [key, value] of after) {
-          if (!before.has(key) || !same(before.get(key), value)) this.baseline.set(key, value);
+        for (const [id, entry] of after) {
+          if (!before.has(id) || !same(before.get(id), entry)) this.baseline.set(id, entry);
         }
         for (const key of before.keys()) if (!after.has(key)) this.baseline.delete(key);
       }
@@ -91,46 +141,71 @@ class ThreadState {
   }
 
   /**
-   * Settles what changed since the last look, given the sandboxes whose code may have run
-   * meanwhile. `loadedBy`: only this sandbox's code ran (its synchronous load), so the new globals
-   * become its own. Returns what remains ("globalThis.client", ...), which the suspects must answer
-   * for by leaving the thread, or undefined.
+   * Settles what changed since the last look. `loadedBy`: only this sandbox's code ran meanwhile
+   * (its synchronous load), so the new globals become its own. Returns what remains
+   * ("globalThis.client", ...), for which the thread must retire, or undefined.
    */
-  settle(suspects, loadedBy) {
+  settle(loadedBy) {
+    // The common case, nothing changed, without building the full snapshot.
+    const print = fingerprint();
+    if (this.print && sameFingerprint(this.print, print)) return undefined;
+    this.print = print;
     const now = snapshot();
     const changed = [];
-    for (const [key, value] of now) {
-      if (!this.baseline.has(key)) changed.push({ key, added: true });
-      else if (!same(this.baseline.get(key), value)) changed.push({ key, added: false });
+    for (const [id, entry] of now) {
+      const before = this.baseline.get(id);
+      if (!before) changed.push({ ...entry, added: true });
+      else if (!same(before, entry)) changed.push({ ...entry, added: false });
     }
-    for (const key of this.baseline.keys()) if (!now.has(key)) changed.push({ key, added: false });
+    for (const [id, entry] of this.baseline) if (!now.has(id)) changed.push({ ...entry, added: false });
     if (changed.length === 0) return undefined;
-    const owner = loadedBy;
     const remaining = [];
-    for (const { key, added } of changed) {
-      const [target, property] = key.split('\u0000');
-      if (!(added && owner && target === 'globalThis' && this.ownGlobal(owner, property))) {
-        remaining.push(`${target}.${property}`);
-      }
+    for (const { name, key, added } of changed) {
+      // New, or a per-sandbox global the loader redefined for itself (core-js defines its store so).
+      const ownable = name === 'globalThis' && (added || this.perSandbox.has(key));
+      if (!(ownable && loadedBy && this.ownGlobal(loadedBy, key))) remaining.push(`${name}.${String(key)}`);
     }
     this.baseline = snapshot();
+    this.print = fingerprint();
     return remaining.length > 0 ? remaining : undefined;
   }
 
-  /** Makes `name` a global per sandbox, `owner` keeping the value it set. False when it cannot. */
-  ownGlobal(owner, name) {
-    const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
+  /** Makes `key` a global per sandbox, `owner` keeping the value it set. False when it cannot. */
+  ownGlobal(owner, key) {
+    const descriptor = Object.getOwnPropertyDescriptor(globalThis, key);
     if (!descriptor?.configurable || !('value' in descriptor)) return false;
-    const outside = new Map();
-    const values = () => currentScope()?.sandbox.globals ?? outside;
-    Object.defineProperty(globalThis, name, {
-      configurable: true,
-      enumerable: descriptor.enumerable,
-      get: () => values().get(name),
-      set: (value) => values().set(name, value),
-    });
-    owner.globals.set(name, descriptor.value);
+    owner.globals.set(key, descriptor.value);
+    let accessor = this.perSandbox.get(key);
+    if (!accessor) {
+      const outside = new Map();
+      const values = () => currentScope()?.sandbox.globals ?? outside;
+      accessor = {
+        configurable: true,
+        enumerable: descriptor.enumerable,
+        get: () => values().get(key),
+        set: (value) => values().set(key, value),
+      };
+      this.perSandbox.set(key, accessor);
+    }
+    Object.defineProperty(globalThis, key, accessor);
     return true;
+  }
+
+  /**
+   * While `sandbox` loads, the per-sandbox globals it has no value for are removed, so that its
+   * code finds them absent, as in a fresh sandbox (`if (!('X' in globalThis)) ...` polyfills).
+   * Returns the function that puts them back, keeping what the sandbox defined under those names.
+   */
+  hideForeignGlobals(sandbox) {
+    const hidden = [...this.perSandbox.keys()].filter((key) => !sandbox.globals.has(key));
+    for (const key of hidden) delete globalThis[key];
+    return () => {
+      for (const key of hidden) {
+        const own = Object.getOwnPropertyDescriptor(globalThis, key);
+        if (own && 'value' in own) sandbox.globals.set(key, own.value);
+        Object.defineProperty(globalThis, key, this.perSandbox.get(key));
+      }
+    };
   }
 }
 
