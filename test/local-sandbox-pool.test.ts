@@ -265,6 +265,26 @@ test('an ES module required during an invocation moves the function to threads o
   expect((await lazy.invoke({ lazyEsm: true })).ok).toBe(true);
 });
 
+test('sandboxes whose loads were queued on a thread that turned tainted load elsewhere, all of them', async () => {
+  const rogue = host(spec('fn-rogue'));
+  const running = rogue.invoke({ setGlobalFirst: true, sleepMs: 500 });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Two cold functions: their loads reach the tainted thread in the same tick
+  const [y, z] = await Promise.all([host(spec('fn-y')).invoke({}), host(spec('fn-z')).invoke({})]);
+  expect((y.response as Probe).seenGlobal).toBeUndefined();
+  expect((z.response as Probe).seenGlobal).toBeUndefined();
+  expect((await running).ok).toBe(true);
+});
+
+test('an ES module required while loading sends the function to a thread of its own at once', async () => {
+  const fn = host(spec('fn-esm-at-load', { handler: 'esm-at-load.handler' }));
+  const result = await fn.invoke({});
+  expect(result.ok).toBe(true);
+  expect(result.durationMs).toBeLessThan(5_000);
+  expect(fn.initStats()).toEqual({ instancesStarted: 1, initTimeouts: 0 });
+  expect(fn.isolation).toBe('thread');
+});
+
 test('an ES module handler gets threads of its own, so each sandbox has its own module instance', async () => {
   const esm = host(spec('fn-esm', { handler: 'esm-nested/handler.handler' }), { concurrency: 2 });
   const results = await Promise.all([esm.invoke({ sleepMs: 100 }), esm.invoke({ sleepMs: 100 })]);

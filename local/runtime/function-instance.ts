@@ -224,13 +224,16 @@ export class FunctionInstance {
    * flight or the one it was started for, so its init never runs twice.
    */
   private onEvict(reason: string, reload: boolean): void {
-    if (this.evicted || this.dead) return;
-    this.options.onEvict?.(reason);
+    if (this.dead) return;
     if (reload && !this.readyDone) {
+      this.options.onEvict?.(reason);
+      this.evicted = false;
       this.worker.terminate('failed');
       this.worker = this.open(undefined);
       return;
     }
+    if (this.evicted) return;
+    this.options.onEvict?.(reason);
     this.evicted = true;
     if (this.readyDone && !this.pending) this.kill('failed');
   }

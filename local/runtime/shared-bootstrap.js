@@ -91,7 +91,8 @@ const threadState = new ThreadState();
 installOwnModules(
   (load) => threadState.sharedLoad(load),
   (sandbox, error) => {
-    if (!sandbox.fenced) post(sandbox, { type: 'evict', reason: error.message });
+    // While loading, onLoad reports it (with reload); during an invocation it is reported here.
+    if (!sandbox.fenced && sandbox.handler) post(sandbox, { type: 'evict', reason: error.message });
   },
 );
 
@@ -107,6 +108,7 @@ function settleThreadState(suspectIds, sandbox, loadedBy) {
   const suspects = [...suspectIds].flatMap((id) => sandboxes.get(id) ?? []);
   const changed = threadState.settle(loadedBy);
   if (!changed) return { tainted: false };
+  threadTainted = true;
   const reason = `a sandbox changed ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}, which every sandbox of a shared thread would see`;
   // The suspects hear it first: an idle one would otherwise be recycled by the retirement unheard.
   for (const suspect of suspects) if (suspect !== sandbox) post(suspect, { type: 'evict', reason });
@@ -121,6 +123,9 @@ function settleAfterInvocation(sandbox) {
   return settleThreadState(suspects, sandbox).reason;
 }
 
+/** Set once a change retired this thread: no sandbox loads here any more. */
+let threadTainted = false;
+
 /** A sandbox about to load on a thread found tainted: it must load on another one. */
 class Relocate extends Error {}
 
@@ -132,16 +137,15 @@ function requireForSandbox(sandbox, file) {
   activeSinceCheck.delete(sandbox.id);
   const earlier = activeSinceCheck;
   activeSinceCheck = new Set(inFlight.keys());
-  if (settleThreadState(earlier, undefined).tainted) throw new Relocate();
+  if (settleThreadState(earlier, undefined).tainted || threadTainted) throw new Relocate();
   const restore = threadState.hideForeignGlobals(sandbox);
-  let exports;
   try {
-    exports = loadOwnModule(sandbox, file, null);
+    return loadOwnModule(sandbox, file, null);
   } finally {
     restore();
+    // Also when the load threw: what it changed is this sandbox's, not a neighbour's.
+    sandbox.initChanges = settleThreadState(new Set([sandbox.id]), sandbox, sandbox).reason;
   }
-  sandbox.initChanges = settleThreadState(new Set([sandbox.id]), sandbox, sandbox).reason;
-  return exports;
 }
 
 function begin(sandbox) {

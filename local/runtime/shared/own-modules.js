@@ -25,8 +25,15 @@ const RUNTIME_PACKAGES = new Set([
   'obliterator',
 ]);
 
-/** True for a file of the runtime's SDK: its innermost node_modules package is one of the above. */
+/** Where the runtime's SDK lives: NODE_PATH, as /var/runtime/node_modules is on Lambda's. */
+const runtimeRoots = (process.env.NODE_PATH ?? '').split(path.delimiter).filter(Boolean);
+
+/**
+ * True for a file of the runtime's SDK: under NODE_PATH, in one of the packages above. The same
+ * packages inside a function's own code are its own, loaded per sandbox.
+ */
 function isRuntimeSdk(file) {
+  if (!runtimeRoots.some((root) => file.startsWith(root + path.sep))) return false;
   const parts = file.split(path.sep);
   const at = parts.lastIndexOf('node_modules');
   if (at === -1 || at + 1 >= parts.length) return false;
