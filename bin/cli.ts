@@ -70,7 +70,7 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
       .option('--keep', 'stay up after deploying (and after the workload, if --orders is given) until Ctrl-C')
       .option(
         '--function-concurrency <n>',
-        'most worker threads per function (default: the cores, 2 to 4)',
+        'most sandboxes (instances) per function (default: the cores, 2 to 4)',
         positiveInteger,
       )
       .option(

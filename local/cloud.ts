@@ -58,9 +58,10 @@ export interface LocalCloudOptions {
    */
   readonly eventSourceLog?: (line: string) => void;
   /**
-   * Most instances (worker threads) per function, unless its ReservedConcurrentExecutions says
-   * otherwise. Each instance loads the function's code and SDK, so a small number keeps a
-   * laptop responsive. @default - the machine's cores, from 2 to 4 (see defaultFunctionConcurrency)
+   * Most instances (sandboxes) per function, unless its ReservedConcurrentExecutions says
+   * otherwise. Each instance loads the function's code (and, with isolation 'thread', the SDK), so
+   * a small number keeps a laptop responsive. @default - the machine's cores, from 2 to 4 (see
+   * defaultFunctionConcurrency)
    */
   readonly functionConcurrency?: number;
   /**

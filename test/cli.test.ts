@@ -135,4 +135,10 @@ describe('switchyard invoke', () => {
     expect(err.join('\n')).toMatch(/both --sns-sqs-endpoint and --dynamodb-endpoint/);
     expect(err.join('\n')).toMatch(/No cdk.json in/);
   });
+
+  test('local refuses an unknown --isolation before starting anything', async () => {
+    const { err, output } = captured();
+    expect(await main(['local', '--isolation', 'process', '--app-dir', tmpdir()], output)).toBe(2);
+    expect(err.join('\n')).toMatch(/"process" is not an isolation: use 'shared' or 'thread'/);
+  });
 });

@@ -26,9 +26,7 @@ import { LocalCloud } from '../local/cloud';
 import { recordRef } from '../local/observed-invoker';
 import { dynamodbEndpoint, snsSqsEndpoint, uniqueName } from './support/emulators';
 
-const stackName = uniqueName('LocalCloudTest');
-
-function synthesizeTestStack(): string {
+function synthesizeTestStack(stackName: string): string {
   const outdir = mkdtempSync(join(tmpdir(), 'switchyard-local-cloud-test-'));
   const app = new App({ outdir });
   const stack = new Stack(app, stackName);
@@ -73,7 +71,9 @@ function synthesizeTestStack(): string {
   return outdir;
 }
 
-describe('LocalCloud on given endpoints', () => {
+// Both isolations: sandboxes sharing threads (the default) and a thread per sandbox.
+describe.each(['shared', 'thread'] as const)('LocalCloud on given endpoints (isolation %s)', (isolation) => {
+  const stackName = uniqueName(`LocalCloudTest${isolation}`);
   let cloud: LocalCloud;
   let outputs: Record<string, string>;
   const sqsClient = new SQSClient({});
@@ -82,8 +82,9 @@ describe('LocalCloud on given endpoints', () => {
 
   beforeAll(async () => {
     cloud = await LocalCloud.start({
-      assemblyDir: synthesizeTestStack(),
+      assemblyDir: synthesizeTestStack(stackName),
       endpoints: { snsSqs: snsSqsEndpoint(), dynamodb: dynamodbEndpoint() },
+      isolation,
     });
     outputs = cloud.outputs() as Record<string, string>;
   });
@@ -172,6 +173,11 @@ describe('LocalCloud on given endpoints', () => {
     const consumer = cloud.mappingReports()[0]!;
     expect(consumer.functionName).toBe(cloud.findFunction('Recorder').name);
     expect(consumer.observer.delivered).toBe(1);
+    expect(cloud.initStats()).toMatchObject({
+      isolation,
+      sharedThreads: isolation === 'shared' ? 1 : 0,
+      ownThreads: [],
+    });
   });
 });
 
