@@ -4,7 +4,7 @@
  * kept for the report, and the 6 MB invoke payload.
  */
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBStreamsClient, TrimmedDataAccessException } from '@aws-sdk/client-dynamodb-streams';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -57,6 +57,7 @@ async function collecting(
   mapping: Partial<StreamMappingConfig> = {},
   awaitReady = true,
   fail = false,
+  streamsClient: DynamoDBStreamsClient = streams,
 ): Promise<{ source: StreamEventSource; keys: string[]; sizes: number[] }> {
   const keys: string[] = [];
   const sizes: number[] = [];
@@ -95,7 +96,7 @@ async function collecting(
       ...mapping,
     },
     invoker,
-    { streams, sqs, sns, s3 },
+    { streams: streamsClient, sqs, sns, s3 },
   );
   stops.push(() => source.stop());
   source.start();
@@ -121,9 +122,41 @@ describe('several stream-backed tables', () => {
     await waitFor(() => a.keys.length >= 5 && b.keys.length >= 10, 'both tables delivered');
     expect(a.keys).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
     expect(b.keys).toEqual(Array.from({ length: 10 }, (_, i) => `b${i}`));
-    // AND the renewal DynamoDB Local forces is counted, not reported as an error
-    expect(a.source.stats().iteratorRenewals).toBeGreaterThan(0);
+    // AND a renewal DynamoDB Local forces (whether it does depends on when the mapping polled
+    // relative to the writes; the next test forces one) is not reported as an error
     expect(a.source.stats().errors).toBe(0);
+  });
+
+  test('a TrimmedDataAccessException renews the iterator from the checkpoint: nothing lost, nothing twice', async () => {
+    // GIVEN a mapping whose GetRecords fails once, after some records were delivered, with the
+    // real exception class (thrown below the SDK's retry layer, which does not retry it)
+    const { name, streamArn } = await createTable('outbox-trim');
+    const failing = new DynamoDBStreamsClient({});
+    let armed = false;
+    failing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (armed && context.commandName === 'GetRecordsCommand') {
+          armed = false;
+          throw new TrimmedDataAccessException({ message: 'injected: iterator trimmed', $metadata: {} });
+        }
+        return next(args);
+      },
+      { step: 'deserialize', name: 'injectTrimmed' },
+    );
+    stops.push(async () => failing.destroy());
+    const mapping = await collecting(streamArn, {}, true, false, failing);
+    for (let i = 0; i < 3; i += 1) await put(name, `k${i}`);
+    await waitFor(() => mapping.keys.length >= 3, 'the first records');
+    // WHEN the next read fails as trimmed, and more records follow
+    armed = true;
+    for (let i = 3; i < 6; i += 1) await put(name, `k${i}`);
+    // THEN every record arrives once, in order, and the renewal is counted, not reported as an error
+    await waitFor(() => mapping.keys.length >= 6, 'every record');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(armed).toBe(false);
+    expect(mapping.keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5']);
+    expect(mapping.source.stats().iteratorRenewals).toBe(1);
+    expect(mapping.source.stats().errors).toBe(0);
   });
 });
 
