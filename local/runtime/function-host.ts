@@ -351,6 +351,7 @@ export class FunctionHost implements Invoker {
       },
       pool: this.pool,
       onEvict: (reason) => this.leaveSharedThreads(reason),
+      currentPool: () => this.pool,
     });
     this.all.add(instance);
     return instance;

@@ -67,6 +67,8 @@ export interface InstanceOptions {
    * per sandbox there): its function must run in threads of its own from now on.
    */
   onEvict?: (reason: string) => void;
+  /** Where a relocated sandbox loads: its function may have left the shared threads meanwhile. @default pool */
+  currentPool?: () => SandboxPool | undefined;
 }
 
 type WorkerMessage =
@@ -192,7 +194,7 @@ export class FunctionInstance {
       case 'relocate':
         // Its thread was found tainted before it loaded: load on another shared thread.
         this.worker.terminate();
-        this.worker = this.open(this.options.pool);
+        this.worker = this.open(this.options.currentPool ? this.options.currentPool() : this.options.pool);
         return;
       case 'log': {
         const id = message.requestId ? `${message.requestId} ` : '';
