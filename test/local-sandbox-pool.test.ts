@@ -292,6 +292,11 @@ test('an ES module handler gets threads of its own, so each sandbox has its own 
   expect(first!.instanceId).not.toBe(second!.instanceId);
   expect([first!.count, second!.count]).toEqual([1, 1]);
   expect(esm.isolation).toBe('thread');
+  // A .mjs handler too, and its init runs once (no code of it ran on the shared thread)
+  const mjs = host(spec('fn-mjs', { handler: 'esm-handler.handler' }));
+  expect((await mjs.invoke({})).ok).toBe(true);
+  expect(mjs.isolation).toBe('thread');
+  expect(mjs.initStats()).toEqual({ instancesStarted: 1, initTimeouts: 0 });
 });
 
 test('a symlinked code directory still gives each sandbox its own modules', async () => {

@@ -10,8 +10,8 @@
  * (process-wide state such as `process.chdir` or native addons) Lambda code rarely touches.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { FunctionSpecError, RuntimeErrorType } from './errors';
 import { FunctionInstance, INIT_TIMEOUT_MS, type InvokeError, type RunOutcome } from './function-instance';
 import { runtimeNodePath } from './node-path';
@@ -75,8 +75,9 @@ export interface FunctionHostOptions {
   preload?: WorkerPreload;
   /**
    * Threads shared with other functions' sandboxes (isolation 'shared'). Not used with a `preload`
-   * (the fault injector patches its thread's SDK and kills its thread) nor for an ES module
-   * handler (whose imports Node caches per thread): those get a thread per sandbox.
+   * (the fault injector patches its thread's SDK and kills its thread): that gets a thread per
+   * sandbox. A function whose handler is an ES module (Node caches those per thread) moves to a
+   * thread per sandbox at its first load, before any of its code runs.
    * @default - a worker thread per sandbox
    */
   pool?: SandboxPool;
@@ -102,19 +103,6 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 /** Variables of the host process that reach every function unless its spec sets them. */
 const INHERITED_VARIABLE =
   /^(AWS_ENDPOINT_URL(_[A-Z0-9_]+)?|AWS_REGION|AWS_DEFAULT_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SDK_LOAD_CONFIG|PATH|LANG)$/;
-
-/** An ES module handler: a `.mjs` file, or a `.js` one under `"type": "module"`. */
-function isEsModuleHandler(spec: LocalFunctionSpec): boolean {
-  const base = resolve(spec.codeDir, spec.handler.slice(0, spec.handler.lastIndexOf('.')));
-  if (existsSync(`${base}.mjs`)) return true;
-  const manifest = join(spec.codeDir, 'package.json');
-  if (!existsSync(manifest)) return false;
-  try {
-    return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: string }).type === 'module';
-  } catch {
-    return false;
-  }
-}
 
 function validate(spec: LocalFunctionSpec): void {
   const problems: string[] = [];
@@ -175,7 +163,7 @@ export class FunctionHost implements Invoker {
     this.concurrency = Math.max(1, options.concurrency ?? 10);
     this.memoryMb = spec.memoryMb ?? 128;
     this.env = this.buildEnvironment();
-    this.pool = options.preload || isEsModuleHandler(spec) ? undefined : options.pool;
+    this.pool = options.preload ? undefined : options.pool;
   }
 
   /** Where this function's sandboxes run. */

@@ -192,8 +192,7 @@ class SharedThread {
    * Unloads a sandbox; `retire` when code it left may still run. False when it was already gone.
    */
   close(channel: SandboxChannel, retire: boolean): boolean {
-    if (!this.channels.delete(channel.id)) return false;
-    this.send({ type: 'unload', sandboxId: channel.id });
+    if (!this.detach(channel)) return false;
     if (retire) this.retire();
     else this.drainCheck();
     return true;
@@ -228,9 +227,14 @@ class SharedThread {
   }
 
   private recycle(channel: SandboxChannel): void {
-    if (!this.channels.delete(channel.id)) return;
+    if (this.detach(channel)) channel.recycle();
+  }
+
+  /** Forgets a sandbox and unloads it in the thread; false when it was already gone. */
+  private detach(channel: SandboxChannel): boolean {
+    if (!this.channels.delete(channel.id)) return false;
     this.send({ type: 'unload', sandboxId: channel.id });
-    channel.recycle();
+    return true;
   }
 
   private route(message: SandboxMessage): void {

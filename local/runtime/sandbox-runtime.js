@@ -54,10 +54,10 @@ function runtimeError(name, message) {
 
 /**
  * Loads the handler named by `config.handler` ('<file>.<export>') from `config.codeDir`.
- * `requireFile` loads a CommonJS file: plain `require` for a sandbox alone in its thread, a fresh
- * module instance for a sandbox sharing one.
+ * `loadFile(file)` loads the handler's file (its exports, or a promise of them): `require` or
+ * `import()` for a sandbox alone in its thread, a module instance of its own for a sandbox sharing one.
  */
-async function loadHandler(config, requireFile) {
+async function loadHandler(config, loadFile) {
   const dot = config.handler.lastIndexOf('.');
   if (dot <= 0 || dot === config.handler.length - 1) {
     throw runtimeError(
@@ -76,7 +76,7 @@ async function loadHandler(config, requireFile) {
   }
   let loaded;
   try {
-    loaded = file.endsWith('.mjs') ? await import(pathToFileURL(file).href) : requireFile(file);
+    loaded = await loadFile(file);
   } catch (cause) {
     const error = runtimeError(
       'Runtime.ImportModuleError',
@@ -138,6 +138,11 @@ function runHandler(config, handler, event, requestId, deadline) {
   });
 }
 
+/** How a sandbox alone in its thread loads a file: ES modules through import(), others require(). */
+function loadFileAlone(file) {
+  return file.endsWith('.mjs') ? import(pathToFileURL(file).href) : require(file);
+}
+
 /** Runs one invocation and returns the result message (without routing fields). */
 async function invoke(config, handler, message) {
   try {
@@ -167,4 +172,4 @@ function captureConsole(post) {
   }
 }
 
-module.exports = { toErrorPayload, loadHandler, invoke, captureConsole };
+module.exports = { toErrorPayload, loadHandler, loadFileAlone, invoke, captureConsole };

@@ -24,7 +24,6 @@
 
 const { parentPort } = require('node:worker_threads');
 const Module = require('node:module');
-const { realpathSync } = require('node:fs');
 const { toErrorPayload, loadHandler, invoke, captureConsole } = require('./sandbox-runtime');
 const { scopes, currentScope, frozen } = require('./shared/scopes');
 const { installEnvView } = require('./shared/env-view');
@@ -116,11 +115,12 @@ function settleThreadState(suspectIds, sandbox, loadedBy) {
   return { tainted: true, reason: suspects.includes(sandbox) ? reason : undefined };
 }
 
-/** After an invocation: the suspects are every sandbox that may have run code since the last look. */
-function settleAfterInvocation(sandbox) {
+/** Looks on behalf of every sandbox that may have run code since the last look (but `except`). */
+function settleSinceLastLook(sandbox, except) {
+  if (except) activeSinceCheck.delete(except.id);
   const suspects = activeSinceCheck;
   activeSinceCheck = new Set(inFlight.keys());
-  return settleThreadState(suspects, sandbox).reason;
+  return settleThreadState(suspects, sandbox);
 }
 
 /** Set once a change retired this thread: no sandbox loads here any more. */
@@ -134,10 +134,8 @@ class Relocate extends Error {}
  * (synchronous) load changes is the loading sandbox's alone, and its new globals become its own.
  */
 function requireForSandbox(sandbox, file) {
-  activeSinceCheck.delete(sandbox.id);
-  const earlier = activeSinceCheck;
-  activeSinceCheck = new Set(inFlight.keys());
-  if (settleThreadState(earlier, undefined).tainted || threadTainted) throw new Relocate();
+  // The loading sandbox has run no code yet: what changed before is not its doing.
+  if (settleSinceLastLook(undefined, sandbox).tainted || threadTainted) throw new Relocate();
   const restore = threadState.hideForeignGlobals(sandbox);
   try {
     return loadOwnModule(sandbox, file, null);
@@ -162,12 +160,10 @@ function finish(sandbox) {
 // ---- the protocol ------------------------------------------------------------------------------
 
 async function onLoad(message) {
-  // Compared with the real paths that require() resolves (a symlinked code directory).
-  const config = { ...message.config, codeDir: realpathSync(message.config.codeDir) };
   /** @type {import('./shared/scopes').Sandbox} */
   const sandbox = {
     id: message.sandboxId,
-    config,
+    config: message.config,
     env: message.env,
     modules: new Map(),
     listeners: new Map(),
@@ -215,7 +211,7 @@ async function onInvoke(message) {
   finish(sandbox);
   if (sandbox.fenced) return;
   // Before the result: the host must move the sandbox out before it can take another invocation.
-  const reason = settleAfterInvocation(sandbox);
+  const { reason } = settleSinceLastLook(sandbox);
   if (reason) post(sandbox, { type: 'evict', reason });
   post(sandbox, result);
 }

@@ -14,7 +14,7 @@
 
 const { parentPort, workerData } = require('node:worker_threads');
 const Module = require('node:module');
-const { toErrorPayload, loadHandler, invoke, captureConsole } = require('./sandbox-runtime');
+const { toErrorPayload, loadHandler, loadFileAlone, invoke, captureConsole } = require('./sandbox-runtime');
 
 /** @type {{ codeDir: string, handler: string, functionName: string, memoryMb: number, region: string, accountId: string, logStreamName: string, preload?: { module: string, data: unknown } }} */
 const config = workerData;
@@ -36,7 +36,7 @@ async function main() {
     // An optional module from the host (the chaos run's fault injector), loaded before the handler.
     const preload = config.preload ? require(config.preload.module) : undefined;
     preload?.install(config.preload.data, { functionName: config.functionName });
-    handler = await loadHandler(config, require);
+    handler = await loadHandler(config, loadFileAlone);
     if (preload?.wrapHandler) handler = preload.wrapHandler(handler);
   } catch (error) {
     parentPort.postMessage({ type: 'init-error', error: toErrorPayload(error) });

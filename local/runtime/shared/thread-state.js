@@ -56,29 +56,21 @@ function watchedKeys(target, options) {
   return options?.strings ? keys.filter((key) => typeof key === 'string') : keys;
 }
 
-/** Every watched own property: its target's name, its real key, and its value (or accessor pair). */
-function snapshot() {
-  const state = new Map();
-  for (const [name, target, options] of WATCHED) {
-    for (const key of watchedKeys(target, options)) {
-      const descriptor = Object.getOwnPropertyDescriptor(target, key);
-      if (!descriptor) continue;
-      const value = 'value' in descriptor ? descriptor.value : [descriptor.get, descriptor.set];
-      state.set(`${name}\u0000${String(key)}`, { name, key, value });
-    }
-  }
-  return state;
-}
-
-/** The watched properties, cheap to compare: per target its own keys and their values in order. */
+/**
+ * The watched properties, in order per target: own keys, and each one's value (a getter for an
+ * accessor) and setter. Cheap to compare as a whole, which is the common case after an invocation.
+ */
 function fingerprint() {
-  return WATCHED.map(([, target, options]) => {
+  return WATCHED.map(([name, target, options]) => {
     const keys = watchedKeys(target, options);
-    const values = keys.map((key) => {
+    const values = [];
+    const setters = [];
+    for (const key of keys) {
       const descriptor = Object.getOwnPropertyDescriptor(target, key);
-      return descriptor && ('value' in descriptor ? descriptor.value : descriptor.get);
-    });
-    return { keys, values };
+      values.push(descriptor && ('value' in descriptor ? descriptor.value : descriptor.get));
+      setters.push(descriptor?.set);
+    }
+    return { name, keys, values, setters };
   });
 }
 
@@ -88,17 +80,27 @@ function sameFingerprint(a, b) {
     const y = b[t];
     if (x.keys.length !== y.keys.length) return false;
     for (let i = 0; i < x.keys.length; i++) {
-      if (x.keys[i] !== y.keys[i] || !Object.is(x.values[i], y.values[i])) return false;
+      if (x.keys[i] !== y.keys[i] || !Object.is(x.values[i], y.values[i]) || x.setters[i] !== y.setters[i]) {
+        return false;
+      }
     }
   }
   return true;
 }
 
+/** The same properties keyed by target and key, to tell which ones changed. */
+function snapshot(print = fingerprint()) {
+  const state = new Map();
+  for (const { name, keys, values, setters } of print) {
+    keys.forEach((key, i) => {
+      state.set(`${name}\u0000${String(key)}`, { name, key, value: values[i], set: setters[i] });
+    });
+  }
+  return state;
+}
+
 function same(a, b) {
-  const x = a.value;
-  const y = b.value;
-  if (Array.isArray(x) && Array.isArray(y)) return x[0] === y[0] && x[1] === y[1];
-  return Object.is(x, y);
+  return Object.is(a.value, b.value) && a.set === b.set;
 }
 
 /** Node defines some globals lazily (a getter that installs the value on first use). */
@@ -150,7 +152,7 @@ class ThreadState {
     const print = fingerprint();
     if (this.print && sameFingerprint(this.print, print)) return undefined;
     this.print = print;
-    const now = snapshot();
+    const now = snapshot(print);
     const changed = [];
     for (const [id, entry] of now) {
       const before = this.baseline.get(id);
@@ -165,8 +167,8 @@ class ThreadState {
       const ownable = name === 'globalThis' && (added || this.perSandbox.has(key));
       if (!(ownable && loadedBy && this.ownGlobal(loadedBy, key))) remaining.push(`${name}.${String(key)}`);
     }
-    this.baseline = snapshot();
     this.print = fingerprint();
+    this.baseline = snapshot(this.print);
     return remaining.length > 0 ? remaining : undefined;
   }
 
