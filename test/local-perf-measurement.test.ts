@@ -4,13 +4,15 @@
  * probes (unloaded one at a time; open loop at a fixed rate) on the deployed food-delivery example.
  */
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { LocalCloud } from '../local/cloud';
 import { machineLoadSince, processCpuMs, sampleMachine, threadCpuMs } from '../local/machine-load';
 import { runBaseline } from '../local/workload/baseline';
+import { verifyOrders } from '../local/workload/food-delivery';
+import { runLatencyPhases } from '../local/workload/latency-phases';
 import { measureOpenLoopLatency, measureUnloadedLatency } from '../local/workload/latency-probe';
 import { dynamodbEndpoint, snsSqsEndpoint } from './support/emulators';
 
@@ -89,6 +91,35 @@ describe('latency probes on the deployed example', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1750);
     expect(result.latencyMs.count).toBe(8);
   }, 60_000);
+
+  test("the probes' orders are checked like the workload's: a missing ticket is reported", async () => {
+    const result = await measureUnloadedLatency(cloud, { orders: 2, firstIndex: 500 });
+    expect(result.placed).toHaveLength(2);
+    for (const order of result.placed) expect(order.approvedAt).toBeGreaterThanOrEqual(order.placedAt);
+    expect(await verifyOrders(cloud, result.placed)).toEqual({ incomplete: [], failures: [] });
+
+    // The kitchen's ticket of the first order disappears: the same check now names that order.
+    const [lost, kept] = result.placed;
+    await cloud.clients.dynamodb.send(
+      new DeleteItemCommand({
+        TableName: String(cloud.outputs().TicketsTableName),
+        Key: { pk: { S: lost!.orderId } },
+      }),
+    );
+    const checks = await verifyOrders(cloud, result.placed, { timeoutMs: 1000, redeliveryGraceMs: 0 });
+    expect(checks.incomplete).toEqual([expect.stringContaining(`order ${lost!.orderId}: no ticket`)]);
+    expect(checks.incomplete.join()).not.toContain(kept!.orderId);
+  }, 60_000);
+
+  test('the latency phases: 20 orders one at a time, then open loop at 80% of the capacity, all checked', async () => {
+    const phases = await runLatencyPhases(cloud, { capacity: 5, firstIndex: 600 });
+    expect(phases.unloaded.completed).toBe(20);
+    // 80% of 5 orders/s for 5 s, at least 20 orders.
+    expect(phases.loaded?.ordersPerSecond).toBe(4);
+    expect(phases.loaded?.completed).toBe(20);
+    expect(phases.incomplete).toEqual([]);
+    expect(phases.invariantFailures).toEqual([]);
+  }, 90_000);
 
   test('refuses an open loop without a rate', async () => {
     await expect(measureOpenLoopLatency(cloud, { ordersPerSecond: 0, orders: 1 })).rejects.toThrow(

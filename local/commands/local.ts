@@ -8,12 +8,8 @@ import { collectFlowReport, formatFlowReport } from '../flow-report';
 import { removeSession, sessionOf, writeSession } from '../session';
 import { summarize } from '../stats';
 import { isFoodDeliveryApp, runFoodDeliveryWorkload, type WorkloadResult } from '../workload/food-delivery';
-import {
-  type LatencyProbeResult,
-  measureOpenLoopLatency,
-  measureUnloadedLatency,
-  type OpenLoopResult,
-} from '../workload/latency-probe';
+import { type LatencyPhases, LOADED_RATE_SHARE, runLatencyPhases } from '../workload/latency-phases';
+import type { LatencyProbeResult } from '../workload/latency-probe';
 import { consoleProgress } from '../workload/progress';
 import { writeReportHtml } from './report-html';
 import {
@@ -38,11 +34,6 @@ export interface LocalCommandOptions extends CloudCommandOptions {
   readonly latency?: boolean;
 }
 
-/** Orders placed one at a time for the unloaded latency figure. */
-const UNLOADED_ORDERS = 20;
-/** Seconds of open-loop arrivals at 80% of the measured capacity for the loaded figure. */
-const LOADED_SECONDS = 5;
-
 function formatWorkload(result: WorkloadResult): string[] {
   const latency = summarize(result.latenciesMs);
   const seconds = result.durationMs / 1000;
@@ -55,36 +46,21 @@ function formatWorkload(result: WorkloadResult): string[] {
   ];
 }
 
-function formatLatency(unloaded: LatencyProbeResult, loaded: OpenLoopResult | undefined): string[] {
+function formatLatency(phases: LatencyPhases): string[] {
   const figures = (r: LatencyProbeResult) =>
     `p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms (${r.completed}/${r.orders} orders)`;
+  const { unloaded, loaded } = phases;
   const lines = [
     '',
-    'Latency, place-order called -> history view APPROVED:',
+    'Latency, place-order called -> history view APPROVED (orders on top of the workload, checked like its own):',
     `  unloaded (one order at a time): ${figures(unloaded)}`,
   ];
   if (loaded)
     lines.push(
-      `  loaded (open loop, ${loaded.ordersPerSecond} orders/s = 80% of capacity): ${figures(loaded)}`,
+      `  loaded (open loop, ${loaded.ordersPerSecond} orders/s = ${LOADED_RATE_SHARE * 100}% of capacity): ${figures(loaded)}`,
     );
   for (const p of [...unloaded.problems, ...(loaded?.problems ?? [])].slice(0, 5)) lines.push(`  ! ${p}`);
   return lines;
-}
-
-/** Unloaded, then open-loop at 80% of the throughput the workload just measured. */
-async function measureLatency(
-  cloud: LocalCloud,
-  capacityOrdersPerSecond: number,
-): Promise<{ unloaded: LatencyProbeResult; loaded?: OpenLoopResult }> {
-  const unloaded = await measureUnloadedLatency(cloud, { orders: UNLOADED_ORDERS, firstIndex: 1_000_000 });
-  if (!(capacityOrdersPerSecond > 0)) return { unloaded };
-  const rate = 0.8 * capacityOrdersPerSecond;
-  const loaded = await measureOpenLoopLatency(cloud, {
-    ordersPerSecond: rate,
-    orders: Math.max(20, Math.round(rate * LOADED_SECONDS)),
-    firstIndex: 2_000_000,
-  });
-  return { unloaded, loaded };
 }
 
 /** Denials, undeliverable SNS subscriptions and unsupported IAM conditions, or that IAM was off. */
@@ -154,14 +130,18 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       // The flow report (counts per channel and consumer, the picture) is the workload's own: taken
       // before the latency probes place their orders.
       const flow = await collectFlowReport(cloud);
+      const orders = options.orders ?? 1000;
       const probes =
         options.latency === false
           ? undefined
-          : await measureLatency(cloud, result.ordersCompleted / Math.max(0.001, result.durationMs / 1000));
+          : await runLatencyPhases(cloud, {
+              capacity: result.ordersCompleted / Math.max(0.001, result.durationMs / 1000),
+              firstIndex: orders,
+            });
       // Dead letters are checked once every order, the probes' included, has run.
       const deadLetters = probes ? (await collectFlowReport(cloud)).deadLetters : flow.deadLetters;
       for (const line of [...formatWorkload(result), ...formatFlowReport(flow)]) output.out(line);
-      if (probes) for (const line of formatLatency(probes.unloaded, probes.loaded)) output.out(line);
+      if (probes) for (const line of formatLatency(probes)) output.out(line);
       const init = cloud.initStats();
       output.out(
         `Function instances: ${init.instancesStarted} started (isolation ${init.isolation}` +
@@ -195,6 +175,8 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
         ...(probes ? [...probes.unloaded.problems, ...(probes.loaded?.problems ?? [])] : []).map(
           (p) => `latency measurement: ${p}`,
         ),
+        ...(probes?.incomplete ?? []).map((i) => `lost or unfinished (latency phase): ${i}`),
+        ...(probes?.invariantFailures ?? []).map((f) => `invariant (latency phase): ${f}`),
         ...deadLetters
           .filter((d) => d.count > 0)
           .map((d) => `${d.count} message(s) in dead-letter queue ${d.queue}`),

@@ -22,6 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { SynthError } from './errors';
+import { withNpxEsbuildShim } from './npx-esbuild-shim';
 import type { AssemblyStack, CfnTemplate } from './types';
 
 export interface SynthOptions {
@@ -123,15 +124,20 @@ export async function synthesize(options: SynthOptions): Promise<string> {
     ...((cdkJson.context as Record<string, unknown> | undefined) ?? {}),
   };
   const outDir = resolve(options.outDir ?? mkdtempSync(join(tmpdir(), 'switchyard-cdk-out-')));
-  const env = {
+  const shim = withNpxEsbuildShim({
     ...process.env,
     CDK_OUTDIR: outDir,
     CDK_CONTEXT_JSON: JSON.stringify(context),
     CDK_DEFAULT_REGION: options.region ?? 'us-east-1',
     CDK_DEFAULT_ACCOUNT: options.accountId ?? '000000000000',
-  };
+  });
   const output = await new Promise<{ code: number | null; text: string }>((done, fail) => {
-    const child = spawn(app, { cwd: projectDir, env, shell: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(app, {
+      cwd: projectDir,
+      env: shim.env,
+      shell: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     child.stdout.on('data', (d) => {
       text += d;
@@ -141,7 +147,7 @@ export async function synthesize(options: SynthOptions): Promise<string> {
     });
     child.once('error', fail);
     child.once('exit', (code) => done({ code, text }));
-  });
+  }).finally(() => shim.remove());
   if (output.code !== 0 || !existsSync(join(outDir, 'manifest.json'))) {
     throw new SynthError(
       `Synthesizing the app (\`${app}\`) failed with exit code ${output.code}:\n${output.text.trim()}`,

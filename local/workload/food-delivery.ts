@@ -162,6 +162,7 @@ async function placeOrders(
   count: number,
   concurrency: number,
   orders: Map<string, OrderProgress>,
+  approvedEarly: Map<string, number>,
   errors: string[],
   progress: Progress,
 ): Promise<void> {
@@ -177,7 +178,8 @@ async function placeOrders(
           `order ${i}: ${result.error ? `${result.error.errorType}: ${result.error.errorMessage}` : `unexpected response ${JSON.stringify(result.response)}`}`,
         );
       } else {
-        orders.set(response.orderId, { placedAt });
+        orders.set(response.orderId, { placedAt, approvedAt: approvedEarly.get(response.orderId) });
+        approvedEarly.delete(response.orderId);
       }
       progress.update(orders.size + errors.length);
     }
@@ -189,20 +191,13 @@ export async function runFoodDeliveryWorkload(
   cloud: LocalCloud,
   options: WorkloadOptions = {},
 ): Promise<WorkloadResult> {
-  const outputs = cloud.outputs();
-  const missing = REQUIRED_OUTPUTS.filter((name) => typeof outputs[name] !== 'string');
-  if (missing.length) {
-    throw new Error(`The app is not the food-delivery example: outputs ${missing.join(', ')} are missing.`);
-  }
-  const out = (name: (typeof REQUIRED_OUTPUTS)[number]) => String(outputs[name]);
+  const out = outputsOf(cloud);
   const count = options.orders ?? 1000;
   const progress = options.progress ?? silentProgress;
-  const pollInterval = options.pollIntervalMs ?? 500;
-  const timeoutMs = options.timeoutMs ?? 45_000 + 20 * count;
   const orders = new Map<string, OrderProgress>();
   const placementErrors: string[] = [];
-  const dynamodb = cloud.clients.dynamodb;
 
+  // An approval seen before place-order returned its orderId is kept until the order is known.
   const approvedEarly = new Map<string, number>();
   const watched = watchApprovals(cloud, out('OrderHistoryTableName'), (orderId, at) => {
     const order = orders.get(orderId);
@@ -218,13 +213,89 @@ export async function runFoodDeliveryWorkload(
     count,
     options.concurrency ?? 20,
     orders,
+    approvedEarly,
     placementErrors,
     progress,
   );
   progress.stop();
 
+  const checks = await awaitCompletion(cloud, orders, watched, {
+    ...options,
+    timeoutMs: options.timeoutMs ?? 45_000 + 20 * count,
+  });
+  const completedAt = [...orders.values()].flatMap((o) => (o.approvedAt === undefined ? [] : [o.approvedAt]));
+  const latenciesMs = [...orders.values()]
+    .filter((o) => o.approvedAt !== undefined)
+    .map((o) => o.approvedAt! - o.placedAt);
+  return {
+    ordersRequested: count,
+    ordersPlaced: orders.size,
+    ordersCompleted: orders.size - checks.incomplete.length,
+    placementErrors,
+    latenciesMs,
+    // Until the last approval; with none, the time waited. Never negative (issue 9).
+    durationMs: Math.max(0, (completedAt.length > 0 ? Math.max(...completedAt) : Date.now()) - started),
+    incomplete: checks.incomplete,
+    invariantFailures: checks.failures,
+  };
+}
+
+/** An order placed outside the workload (the latency probes), to be checked like the workload's. */
+export interface PlacedOrder {
+  readonly orderId: string;
+  readonly placedAt: number;
+  /** When the history writer handled its OrderApproved, if seen. */
+  readonly approvedAt?: number;
+}
+
+/**
+ * Waits for `placed` orders to finish like the workload's own (APPROVED in the view, one ticket,
+ * one notification), then checks the same invariants. Their placer already waited for the
+ * approvals, so the tables are polled (no new approval hook) until the rest shows.
+ */
+export async function verifyOrders(
+  cloud: LocalCloud,
+  placed: readonly PlacedOrder[],
+  options: Pick<WorkloadOptions, 'timeoutMs' | 'pollIntervalMs' | 'redeliveryGraceMs' | 'progress'> = {},
+): Promise<{ incomplete: string[]; failures: string[] }> {
+  const orders = new Map<string, OrderProgress>(
+    placed.map((o) => [o.orderId, { placedAt: o.placedAt, approvedAt: o.approvedAt }]),
+  );
+  return awaitCompletion(cloud, orders, false, {
+    ...options,
+    timeoutMs: options.timeoutMs ?? 45_000 + 20 * orders.size,
+  });
+}
+
+function outputsOf(cloud: LocalCloud): (name: (typeof REQUIRED_OUTPUTS)[number]) => string {
+  const outputs = cloud.outputs();
+  const missing = REQUIRED_OUTPUTS.filter((name) => typeof outputs[name] !== 'string');
+  if (missing.length) {
+    throw new Error(`The app is not the food-delivery example: outputs ${missing.join(', ')} are missing.`);
+  }
+  return (name) => String(outputs[name]);
+}
+
+/** With the approval hook, the tables are scanned only after this long without a new approval. */
+const STALL_SCAN_MS = 5000;
+
+/**
+ * Waits until every order is APPROVED in the history view with exactly its ticket and notification
+ * (or the timeout, plus the redelivery grace while messages are still in flight), then checks the
+ * invariants. With the approval hook the tables are read to confirm, not polled under load.
+ */
+async function awaitCompletion(
+  cloud: LocalCloud,
+  orders: Map<string, OrderProgress>,
+  watched: boolean,
+  options: Pick<WorkloadOptions, 'pollIntervalMs' | 'redeliveryGraceMs' | 'progress'> & { timeoutMs: number },
+): Promise<{ incomplete: string[]; failures: string[] }> {
+  const out = outputsOf(cloud);
+  const progress = options.progress ?? silentProgress;
+  const pollInterval = options.pollIntervalMs ?? 500;
+  const dynamodb = cloud.clients.dynamodb;
   progress.start(orders.size, 'Orders approved ');
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + options.timeoutMs;
   let graceEnd: number | undefined;
   let history: Record<string, unknown>[] = [];
   let tickets: Record<string, unknown>[] = [];
@@ -237,11 +308,16 @@ export async function runFoodDeliveryWorkload(
       ([id, o]) => ticketOrders.has(id) && o.ticketId !== undefined && notified.has(o.ticketId),
     );
   };
-  // With the approval hook the tables are read only to confirm; without it, they are polled.
-  let nextScan = watched ? 0 : Date.now();
+  let lastApproved = -1;
+  let lastChangeAt = Date.now();
+  let nextScan = 0;
   for (;;) {
-    const allApproved = approvedCount() === orders.size;
-    if (!watched || allApproved || Date.now() >= nextScan) {
+    const approved = approvedCount();
+    if (approved !== lastApproved) [lastApproved, lastChangeAt] = [approved, Date.now()];
+    const allApproved = approved === orders.size;
+    // Without the hook, or when it has reported nothing new for a while, the view is polled.
+    const stalled = Date.now() - lastChangeAt >= STALL_SCAN_MS && Date.now() >= nextScan;
+    if (!watched || allApproved || stalled) {
       history = await scanAll(dynamodb, out('OrderHistoryTableName'));
       const seenAt = Date.now();
       for (const item of history) {
@@ -250,7 +326,7 @@ export async function runFoodDeliveryWorkload(
         order.ticketId = String(item.ticketId);
         order.approvedAt ??= Math.max(order.placedAt, timestampOf(item.updatedAt) ?? seenAt);
       }
-      nextScan = Date.now() + 5000;
+      nextScan = Date.now() + STALL_SCAN_MS;
       if (approvedCount() === orders.size) {
         [tickets, notifications] = await Promise.all([
           scanAll(dynamodb, out('TicketsTableName')),
@@ -276,22 +352,7 @@ export async function runFoodDeliveryWorkload(
       scanAll(dynamodb, out('NotificationsTableName')),
     ]);
   }
-  const checks = checkInvariants(orders, history, tickets, notifications);
-  const completedAt = [...orders.values()].flatMap((o) => (o.approvedAt === undefined ? [] : [o.approvedAt]));
-  const latenciesMs = [...orders.values()]
-    .filter((o) => o.approvedAt !== undefined)
-    .map((o) => o.approvedAt! - o.placedAt);
-  return {
-    ordersRequested: count,
-    ordersPlaced: orders.size,
-    ordersCompleted: orders.size - checks.incomplete.length,
-    placementErrors,
-    latenciesMs,
-    // Until the last approval; with none, the time waited. Never negative (issue 9).
-    durationMs: Math.max(0, (completedAt.length > 0 ? Math.max(...completedAt) : Date.now()) - started),
-    incomplete: checks.incomplete,
-    invariantFailures: checks.failures,
-  };
+  return checkInvariants(orders, history, tickets, notifications);
 }
 
 /** Cross-checks the read models; returns orders that did not finish and broken invariants. */

@@ -13,7 +13,7 @@
  */
 import type { LocalCloud } from '../cloud';
 import { type LatencySummary, summarize } from '../stats';
-import { isFoodDeliveryApp, orderEvent, watchApprovals } from './food-delivery';
+import { isFoodDeliveryApp, orderEvent, type PlacedOrder, watchApprovals } from './food-delivery';
 
 export interface LatencyProbeResult {
   readonly orders: number;
@@ -23,6 +23,8 @@ export interface LatencyProbeResult {
   /** Place-order failures and orders not approved in time. */
   readonly problems: readonly string[];
   readonly durationMs: number;
+  /** Every order place-order accepted, approved or not, so the caller can check it like any other. */
+  readonly placed: readonly PlacedOrder[];
 }
 
 export interface OpenLoopResult extends LatencyProbeResult {
@@ -79,6 +81,12 @@ function trackerOf(cloud: LocalCloud): ApprovalTracker {
   return tracker;
 }
 
+interface Outcome {
+  readonly latencyMs?: number;
+  readonly problem?: string;
+  readonly placed?: PlacedOrder;
+}
+
 /** Places one order at `placedAt`'s moment and resolves with its latency, or a problem. */
 async function oneOrder(
   cloud: LocalCloud,
@@ -86,7 +94,7 @@ async function oneOrder(
   index: number,
   placedAt: number,
   timeoutMs: number,
-): Promise<{ latencyMs?: number; problem?: string }> {
+): Promise<Outcome> {
   const outputs = cloud.outputs();
   const result = await cloud.invoke(String(outputs.PlaceOrderFunctionName), orderEvent(index));
   const orderId = (result.response as { orderId?: string } | undefined)?.orderId;
@@ -96,8 +104,12 @@ async function oneOrder(
     };
   }
   const approvedAt = await tracker.approval(orderId, timeoutMs);
-  if (approvedAt === undefined) return { problem: `order ${orderId}: not APPROVED within ${timeoutMs} ms` };
-  return { latencyMs: approvedAt - placedAt };
+  if (approvedAt === undefined)
+    return {
+      problem: `order ${orderId}: not APPROVED within ${timeoutMs} ms`,
+      placed: { orderId, placedAt },
+    };
+  return { latencyMs: approvedAt - placedAt, placed: { orderId, placedAt, approvedAt } };
 }
 
 /** One order at a time: the latency of the backbone itself, with nothing queued ahead. */
@@ -109,6 +121,7 @@ export async function measureUnloadedLatency(
   const count = options.orders ?? 30;
   const latencies: number[] = [];
   const problems: string[] = [];
+  const placed: PlacedOrder[] = [];
   const started = Date.now();
   for (let i = 0; i < count; i++) {
     const outcome = await oneOrder(
@@ -120,6 +133,7 @@ export async function measureUnloadedLatency(
     );
     if (outcome.latencyMs !== undefined) latencies.push(outcome.latencyMs);
     if (outcome.problem) problems.push(outcome.problem);
+    if (outcome.placed) placed.push(outcome.placed);
   }
   return {
     orders: count,
@@ -127,6 +141,7 @@ export async function measureUnloadedLatency(
     latencyMs: summarize(latencies),
     problems,
     durationMs: Date.now() - started,
+    placed,
   };
 }
 
@@ -143,7 +158,7 @@ export async function measureOpenLoopLatency(
   const tracker = trackerOf(cloud);
   const intervalMs = 1000 / options.ordersPerSecond;
   const started = Date.now();
-  const outcomes: Promise<{ latencyMs?: number; problem?: string }>[] = [];
+  const outcomes: Promise<Outcome>[] = [];
   for (let i = 0; i < options.orders; i++) {
     const scheduledAt = started + i * intervalMs;
     const wait = scheduledAt - Date.now();
@@ -161,5 +176,6 @@ export async function measureOpenLoopLatency(
     latencyMs: summarize(latencies),
     problems: settled.flatMap((o) => (o.problem ? [o.problem] : [])),
     durationMs: Date.now() - started,
+    placed: settled.flatMap((o) => (o.placed ? [o.placed] : [])),
   };
 }

@@ -6,11 +6,19 @@
 import { startDynamoDbLocal } from '../../local/dynamodb-local';
 import { endpointEnvironment } from '../../local/endpoints';
 import { startSnsSqs } from '../../local/sns-sqs';
+import { withNpxEsbuildShim } from '../../local/template/npx-esbuild-shim';
 
 export default async function globalSetup(): Promise<void> {
   const [snsSqs, dynamodb] = await Promise.all([startSnsSqs(), startDynamoDbLocal()]);
   Object.assign(process.env, endpointEnvironment({ snsSqs: snsSqs.endpoint, dynamodb: dynamodb.endpoint }));
   process.env.SWITCHYARD_TEST_SNS_SQS = snsSqs.endpoint;
   process.env.SWITCHYARD_TEST_DYNAMODB = dynamodb.endpoint;
-  (globalThis as Record<string, unknown>).__SWITCHYARD_EMULATORS__ = [snsSqs, dynamodb];
+  // Tests that bundle functions in-process (NodejsFunction) skip npx's start-up, as synthesis does.
+  const shim = withNpxEsbuildShim(process.env);
+  process.env.PATH = shim.env.PATH;
+  (globalThis as Record<string, unknown>).__SWITCHYARD_EMULATORS__ = [
+    snsSqs,
+    dynamodb,
+    { stop: async () => shim.remove() },
+  ];
 }
