@@ -4,16 +4,27 @@
  * real npx unchanged.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { findOnPath, withNpxEsbuildShim } from '../local/template/npx-esbuild-shim';
 
 const repo = join(__dirname, '..');
+const made: string[] = [];
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A stand-in for the real npx that says it was called, and with what. */
 function fakeNpxPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fake-npx-'));
+  const dir = tempDir('fake-npx-');
   writeFileSync(join(dir, 'npx'), '#!/bin/sh\necho "real npx: $*"\n', { mode: 0o755 });
   return `${dir}:${process.env.PATH}`;
 }
@@ -47,7 +58,7 @@ onPosix('every other call, and a project without esbuild, goes to the real npx w
       'real npx: --no-install tsc --version',
     );
     expect(run(shim.env, repo, ['esbuild', '--version'])).toBe('real npx: esbuild --version');
-    const elsewhere = mkdtempSync(join(tmpdir(), 'no-esbuild-'));
+    const elsewhere = tempDir('no-esbuild-');
     expect(run(shim.env, elsewhere, ['--no-install', 'esbuild', '--version'])).toBe(
       'real npx: --no-install esbuild --version',
     );
@@ -63,6 +74,24 @@ onPosix('remove() deletes the shim; without an npx on PATH nothing changes', () 
   shim.remove();
   expect(existsSync(shimDir)).toBe(false);
 
-  const bare = { PATH: mkdtempSync(join(tmpdir(), 'empty-path-')) };
+  const bare = { PATH: tempDir('empty-path-') };
   expect(withNpxEsbuildShim(bare).env).toBe(bare);
+});
+
+onPosix('relative PATH entries and directories are not taken for the real npx', () => {
+  // An executable ./npx in the current directory: with "." kept, the shim could exec itself for ever.
+  const cwd = tempDir('relative-');
+  writeFileSync(join(cwd, 'npx'), '#!/bin/sh\necho wrong\n', { mode: 0o755 });
+  const notAFile = tempDir('dir-named-npx-');
+  rmSync(notAFile, { recursive: true });
+  mkdirSync(join(notAFile, 'npx'), { recursive: true });
+  const fake = fakeNpxPath().split(':')[0]!;
+  const path = ['.', 'bin', notAFile, fake].join(':');
+  const previous = process.cwd();
+  process.chdir(cwd);
+  try {
+    expect(findOnPath('npx', path)).toBe(join(fake, 'npx'));
+  } finally {
+    process.chdir(previous);
+  }
 });

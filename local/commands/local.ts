@@ -172,9 +172,7 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
         ...result.placementErrors.map((e) => `place-order failed: ${e}`),
         ...result.incomplete.map((i) => `lost or unfinished: ${i}`),
         ...result.invariantFailures.map((f) => `invariant: ${f}`),
-        ...(probes ? [...probes.unloaded.problems, ...(probes.loaded?.problems ?? [])] : []).map(
-          (p) => `latency measurement: ${p}`,
-        ),
+        ...(probes?.problems ?? []).map((p) => `latency measurement: ${p}`),
         ...(probes?.incomplete ?? []).map((i) => `lost or unfinished (latency phase): ${i}`),
         ...(probes?.invariantFailures ?? []).map((f) => `invariant (latency phase): ${f}`),
         ...deadLetters

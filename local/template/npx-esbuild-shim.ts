@@ -10,18 +10,22 @@
  * const shim = withNpxEsbuildShim(process.env);
  * try { spawnTheApp(shim.env); } finally { shim.remove(); }
  */
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, isAbsolute, join } from 'node:path';
 
-/** The first executable `name` on `path`, like the shell finds it. */
+/**
+ * The first executable file `name` on `path`, like the shell finds it. Relative entries are skipped:
+ * they would resolve against whatever directory the shim later runs in (and `.` could find the shim
+ * itself, which would exec itself for ever).
+ */
 export function findOnPath(name: string, path: string | undefined): string | undefined {
   for (const dir of (path ?? '').split(delimiter)) {
-    if (!dir) continue;
+    if (!isAbsolute(dir)) continue;
     const candidate = join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
-      return candidate;
+      if (statSync(candidate).isFile()) return candidate;
     } catch {
       // not here
     }

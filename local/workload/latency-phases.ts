@@ -26,6 +26,11 @@ export const LOADED_RATE_SHARE = 0.8;
 
 export interface LatencyPhases {
   readonly unloaded: LatencyProbeResult;
+  /**
+   * The probes' problems (failed placements, approvals slower than the probe waits), less the
+   * orders that `incomplete` already names.
+   */
+  readonly problems: readonly string[];
   /** Absent when the workload completed nothing, so there is no capacity to load at. */
   readonly loaded?: OpenLoopResult;
   /** The phases' own orders, checked like the workload's. */
@@ -38,7 +43,7 @@ export async function runLatencyPhases(
   options: {
     /** Orders per second the workload completed. */
     readonly capacity: number;
-    /** Payload index of the first order (after the workload's, so no order repeats another). */
+    /** Payload index of the first order: after the workload's, so the payloads go on where it stopped. */
     readonly firstIndex: number;
   },
 ): Promise<LatencyPhases> {
@@ -55,6 +60,13 @@ export async function runLatencyPhases(
           firstIndex: options.firstIndex + UNLOADED_ORDERS,
         })
       : undefined;
-  const checks = await verifyOrders(cloud, [...unloaded.placed, ...(loaded?.placed ?? [])]);
-  return { unloaded, loaded, incomplete: checks.incomplete, invariantFailures: checks.failures };
+  const placed = [...unloaded.placed, ...(loaded?.placed ?? [])];
+  const checks = await verifyOrders(cloud, placed);
+  const unfinished = placed
+    .map((o) => o.orderId)
+    .filter((id) => checks.incomplete.some((line) => line.startsWith(`order ${id}:`)));
+  const problems = [...unloaded.problems, ...(loaded?.problems ?? [])].filter(
+    (problem) => !unfinished.some((id) => problem.startsWith(`order ${id}:`)),
+  );
+  return { unloaded, loaded, problems, incomplete: checks.incomplete, invariantFailures: checks.failures };
 }

@@ -15,7 +15,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.SWITCHYARD_TEST_DYNAMODB = dynamodb.endpoint;
   // Tests that bundle functions in-process (NodejsFunction) skip npx's start-up, as synthesis does.
   const shim = withNpxEsbuildShim(process.env);
-  process.env.PATH = shim.env.PATH;
+  if (shim.env.PATH !== undefined) process.env.PATH = shim.env.PATH;
   (globalThis as Record<string, unknown>).__SWITCHYARD_EMULATORS__ = [
     snsSqs,
     dynamodb,
