@@ -166,7 +166,7 @@ export class LocalCloud {
     readonly stacks: readonly DeployedStack[],
     readonly inventory: Inventory,
     readonly clients: DeployClients & { streams: DynamoDBStreamsClient; s3: S3Client },
-    private readonly emulators: { stop(): Promise<void> }[],
+    private readonly emulators: { stop(): Promise<void>; readonly pid?: number }[],
     private readonly functionLog?: (line: string) => void,
     private readonly functionConcurrency = defaultFunctionConcurrency(),
     private readonly eventSourceLog?: (line: string) => void,
@@ -178,7 +178,7 @@ export class LocalCloud {
     const log = options.log ?? (() => undefined);
     const region = options.region ?? 'us-east-1';
     let assemblyDir = options.assemblyDir;
-    const emulators: { stop(): Promise<void> }[] = [];
+    const emulators: { stop(): Promise<void>; readonly pid?: number }[] = [];
     const projectDir = options.projectDir ?? process.cwd();
     if (!assemblyDir && options.noSynthCache) log('Synthesizing the CDK app ...');
     // Synthesis (a child process) and emulator start-up overlap.
@@ -283,6 +283,11 @@ export class LocalCloud {
   }
 
   /** Every function that runs locally. */
+  /** Processes this cloud started (DynamoDB Local's JVM), for CPU accounting; fauxqs runs in this one. */
+  childPids(): number[] {
+    return this.emulators.flatMap((e) => (e.pid === undefined ? [] : [e.pid]));
+  }
+
   functions(): LocalFunctionDefinition[] {
     return this.stacks.flatMap((s) => s.functions);
   }

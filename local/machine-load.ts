@@ -127,3 +127,8 @@ export function machineLoadSince(before: MachineSample, after: MachineSample): M
     othersShare: round(othersCpuMs / (wallMs * cores)),
   };
 }
+
+/** One line for a report: how busy the machine was, and how much of that was someone else. */
+export function describeMachineLoad(load: MachineLoad): string {
+  return `load avg ${load.loadAverage1m}, machine ${Math.round(load.busyShare * 100)}% busy, other processes ${Math.round(load.othersShare * 100)}% of ${load.cores} cores, steal ${Math.round(load.stealShare * 100)}%`;
+}

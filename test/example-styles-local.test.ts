@@ -191,6 +191,10 @@ describe('example interaction styles on the local cloud', () => {
     }
     sqs.destroy();
     expect(output.join('\n')).toContain('OK: every order completed');
+    // The report says how busy the machine was and where the CPU went (DynamoDB Local's JVM included).
+    expect(output.join('\n')).toMatch(
+      /Machine during the workload: load avg [\d.]+, machine \d+% busy, other processes \d+% of \d+ cores, steal \d+%; CPU [\d.]+ s in this process .*, [\d.]+ s in DynamoDB Local\./,
+    );
     expect(existsSync(reportFile)).toBe(true);
     const html = readFileSync(reportFile, 'utf8');
     expect(html).toContain('<svg');

@@ -21,7 +21,13 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { LocalCloud } from '../../local/cloud';
 import { startDynamoDbLocal } from '../../local/dynamodb-local';
 import { collectFlowReport } from '../../local/flow-report';
-import { type MachineLoad, machineLoadSince, processCpuMs, sampleMachine } from '../../local/machine-load';
+import {
+  describeMachineLoad,
+  type MachineLoad,
+  machineLoadSince,
+  processCpuMs,
+  sampleMachine,
+} from '../../local/machine-load';
 import { summarize } from '../../local/stats';
 import { runBaseline } from '../../local/workload/baseline';
 import { runFoodDeliveryWorkload } from '../../local/workload/food-delivery';
@@ -74,10 +80,6 @@ function perMessage(
     snsSqs,
     emulators: Math.round((dynamodbLocal + snsSqs) * 100) / 100,
   };
-}
-
-function describeLoad(load: MachineLoad): string {
-  return `load avg ${load.loadAverage1m}, machine ${Math.round(load.busyShare * 100)}% busy, other processes ${Math.round(load.othersShare * 100)}% of ${load.cores} cores, steal ${Math.round(load.stealShare * 100)}%`;
 }
 
 export const localE2eSuite: BenchSuite = {
@@ -226,7 +228,7 @@ export const localE2eSuite: BenchSuite = {
                 e2e.cpuMsPerMessage.process,
                 e2e.cpuMsPerMessage.dynamodbLocal,
                 e2e.cpuMsPerMessage.snsSqs,
-                describeLoad(machine.capacity!),
+                describeMachineLoad(machine.capacity!),
               ],
               [
                 `baseline script, ${baseline.completed}/${baseline.orders} orders`,
@@ -235,7 +237,7 @@ export const localE2eSuite: BenchSuite = {
                 baseline.cpuMsPerMessage.process,
                 baseline.cpuMsPerMessage.dynamodbLocal,
                 baseline.cpuMsPerMessage.snsSqs,
-                describeLoad(machine.baseline),
+                describeMachineLoad(machine.baseline),
               ],
               ['ratio (e2e / baseline orders/s)', baselineRatio, '', '', '', '', ''],
             ],
@@ -257,7 +259,7 @@ export const localE2eSuite: BenchSuite = {
                 unloaded.latencyMs.p95,
                 unloaded.latencyMs.p99,
                 unloaded.latencyMs.max,
-                describeLoad(machine.unloaded!),
+                describeMachineLoad(machine.unloaded!),
               ],
               [
                 `loaded (open loop, ${loaded.ordersPerSecond}/s = 80% of capacity)`,
@@ -266,7 +268,7 @@ export const localE2eSuite: BenchSuite = {
                 loaded.latencyMs.p95,
                 loaded.latencyMs.p99,
                 loaded.latencyMs.max,
-                describeLoad(machine.loaded!),
+                describeMachineLoad(machine.loaded!),
               ],
             ],
             notes:

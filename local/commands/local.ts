@@ -5,6 +5,7 @@
  */
 import { type FunctionIsolation, LocalCloud } from '../cloud';
 import { collectFlowReport, formatFlowReport } from '../flow-report';
+import { describeMachineLoad, type MachineSample, machineLoadSince, sampleMachine } from '../machine-load';
 import { removeSession, sessionOf, writeSession } from '../session';
 import { summarize } from '../stats';
 import { isFoodDeliveryApp, runFoodDeliveryWorkload, type WorkloadResult } from '../workload/food-delivery';
@@ -61,6 +62,17 @@ function formatLatency(phases: LatencyPhases): string[] {
     );
   for (const p of [...unloaded.problems, ...(loaded?.problems ?? [])].slice(0, 5)) lines.push(`  ! ${p}`);
   return lines;
+}
+
+/** The machine's load during the workload, and the CPU of this process and of DynamoDB Local. */
+function formatMachine(before: MachineSample, after: MachineSample): string {
+  const seconds = (ms: number) => (ms / 1000).toFixed(1);
+  const jvm = after.childCpuMs - before.childCpuMs;
+  return (
+    `Machine during the workload: ${describeMachineLoad(machineLoadSince(before, after))}; CPU ` +
+    `${seconds(after.ownCpuMs - before.ownCpuMs)} s in this process (functions, event sources, SNS/SQS, IAM gateway)` +
+    (jvm > 0 ? `, ${seconds(jvm)} s in DynamoDB Local.` : '.')
+  );
 }
 
 /** Denials, undeliverable SNS subscriptions and unsupported IAM conditions, or that IAM was off. */
@@ -122,11 +134,15 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     const example = isFoodDeliveryApp(cloud.outputs());
     let exitCode = 0;
     if (example && (!options.keep || options.orders !== undefined)) {
+      const machineBefore = sampleMachine(cloud.childPids());
       const result = await runFoodDeliveryWorkload(cloud, {
         orders: options.orders ?? 1000,
         progress: consoleProgress(),
       });
       const workloadDone = Date.now();
+      // How busy the machine was, and with whose work: a slow run on a contended laptop says so.
+      const machineAfter = sampleMachine(cloud.childPids());
+      const machine = formatMachine(machineBefore, machineAfter);
       // The flow report (counts per channel and consumer, the picture) is the workload's own: taken
       // before the latency probes place their orders.
       const flow = await collectFlowReport(cloud);
@@ -142,6 +158,7 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       const deadLetters = probes ? (await collectFlowReport(cloud)).deadLetters : flow.deadLetters;
       for (const line of [...formatWorkload(result), ...formatFlowReport(flow)]) output.out(line);
       if (probes) for (const line of formatLatency(probes)) output.out(line);
+      output.out(machine);
       const init = cloud.initStats();
       output.out(
         `Function instances: ${init.instancesStarted} started (isolation ${init.isolation}` +
