@@ -282,12 +282,12 @@ export class LocalCloud {
     return cloud;
   }
 
-  /** Every function that runs locally. */
   /** Processes this cloud started (DynamoDB Local's JVM), for CPU accounting; fauxqs runs in this one. */
   childPids(): number[] {
     return this.emulators.flatMap((e) => (e.pid === undefined ? [] : [e.pid]));
   }
 
+  /** Every function that runs locally. */
   functions(): LocalFunctionDefinition[] {
     return this.stacks.flatMap((s) => s.functions);
   }

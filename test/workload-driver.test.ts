@@ -126,6 +126,8 @@ test('an order the hook approved but whose view is not APPROVED is not complete'
   const result = await runFoodDeliveryWorkload(standIn(tables, orderIds, orderIds), { orders: 2, ...quick });
   expect(result.incomplete).toEqual(['order o-2: not APPROVED in view']);
   expect(result.ordersCompleted).toBe(1);
+  // Its hook approval does not make it into the latency or the completion time either.
+  expect(result.latenciesMs).toHaveLength(1);
 });
 
 describe('history order, whatever the view says', () => {
@@ -158,6 +160,26 @@ describe('history order, whatever the view says', () => {
     expect(failures).toEqual([
       expect.stringContaining('order o-1: history has OrderApproved more than once'),
     ]);
+  });
+
+  test('a ticket applied twice', () => {
+    const twice = checkInvariants(
+      new Map([['o-1', order]]),
+      [{ pk: 'o-1', ticketId: 'ticket-o-1', ...inOrder }],
+      [{ pk: 'o-1', ticketId: 'ticket-o-1', timesApplied: 2 }],
+      notifications,
+    );
+    expect(twice.failures).toEqual(['ticket ticket-o-1 applied 2 times (expected exactly 1)']);
+  });
+
+  test('a view APPROVED without its ticket', () => {
+    const { failures } = checkInvariants(
+      new Map([['o-1', order]]),
+      [{ pk: 'o-1', ...inOrder }],
+      tickets,
+      notifications,
+    );
+    expect(failures).toEqual(['order o-1: the view says APPROVED but names no ticket']);
   });
 
   test('APPROVED without OrderCreated', () => {

@@ -60,18 +60,25 @@ function formatLatency(phases: LatencyPhases): string[] {
     lines.push(
       `  loaded (open loop, ${loaded.ordersPerSecond} orders/s = ${LOADED_RATE_SHARE * 100}% of capacity): ${figures(loaded)}`,
     );
-  for (const p of [...unloaded.problems, ...(loaded?.problems ?? [])].slice(0, 5)) lines.push(`  ! ${p}`);
+  for (const p of phases.problems.slice(0, 5)) lines.push(`  ! ${p}`);
   return lines;
 }
 
-/** The machine's load during the workload, and the CPU of this process and of DynamoDB Local. */
-function formatMachine(before: MachineSample, after: MachineSample): string {
+/**
+ * The machine's load during the workload, and the CPU of this process and of DynamoDB Local.
+ * `embedded`: the emulators run here; otherwise their CPU is among the other processes'.
+ */
+function formatMachine(before: MachineSample, after: MachineSample, embedded: boolean): string {
   const seconds = (ms: number) => (ms / 1000).toFixed(1);
+  const cpu = `${seconds(after.ownCpuMs - before.ownCpuMs)} s of CPU in this process (functions, event sources, IAM gateway${embedded ? ', SNS/SQS' : ''})`;
+  // Without /proc (macOS) there is no machine-wide figure; a row of zeros would read as an idle machine.
+  if (after.totalTicks === 0) return `Machine during the workload: load not available here; ${cpu}.`;
   const jvm = after.childCpuMs - before.childCpuMs;
   return (
-    `Machine during the workload: ${describeMachineLoad(machineLoadSince(before, after))}; CPU ` +
-    `${seconds(after.ownCpuMs - before.ownCpuMs)} s in this process (functions, event sources, SNS/SQS, IAM gateway)` +
-    (jvm > 0 ? `, ${seconds(jvm)} s in DynamoDB Local.` : '.')
+    `Machine during the workload: ${describeMachineLoad(machineLoadSince(before, after))}; ${cpu}` +
+    (embedded
+      ? `, ${seconds(Math.max(0, jvm))} s in DynamoDB Local.`
+      : '; the emulators at --endpoint count as other processes.')
   );
 }
 
@@ -142,7 +149,7 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
       const workloadDone = Date.now();
       // How busy the machine was, and with whose work: a slow run on a contended laptop says so.
       const machineAfter = sampleMachine(cloud.childPids());
-      const machine = formatMachine(machineBefore, machineAfter);
+      const machine = formatMachine(machineBefore, machineAfter, cloud.childPids().length > 0);
       // The flow report (counts per channel and consumer, the picture) is the workload's own: taken
       // before the latency probes place their orders.
       const flow = await collectFlowReport(cloud);

@@ -227,10 +227,12 @@ export async function runFoodDeliveryWorkload(
     ...options,
     timeoutMs: options.timeoutMs ?? 45_000 + 20 * count,
   });
-  const completedAt = [...orders.values()].flatMap((o) => (o.approvedAt === undefined ? [] : [o.approvedAt]));
-  const latenciesMs = [...orders.values()]
-    .filter((o) => o.approvedAt !== undefined)
-    .map((o) => o.approvedAt! - o.placedAt);
+  // Only finished orders: the hook may have seen an approval the view never shows.
+  const finished = [...orders].flatMap(([id, o]) =>
+    checks.unfinished.has(id) || o.approvedAt === undefined ? [] : [{ ...o, approvedAt: o.approvedAt }],
+  );
+  const completedAt = finished.map((o) => o.approvedAt);
+  const latenciesMs = finished.map((o) => o.approvedAt - o.placedAt);
   return {
     ordersRequested: count,
     ordersPlaced: orders.size,
@@ -265,10 +267,11 @@ export async function verifyOrders(
   const orders = new Map<string, OrderProgress>(
     placed.map((o) => [o.orderId, { placedAt: o.placedAt, approvedAt: o.approvedAt }]),
   );
-  return awaitCompletion(cloud, orders, false, {
+  const { incomplete, failures } = await awaitCompletion(cloud, orders, false, {
     ...options,
     timeoutMs: options.timeoutMs ?? 45_000 + 20 * orders.size,
   });
+  return { incomplete, failures };
 }
 
 function outputsOf(cloud: LocalCloud): (name: (typeof REQUIRED_OUTPUTS)[number]) => string {
@@ -293,7 +296,7 @@ async function awaitCompletion(
   orders: Map<string, OrderProgress>,
   watched: boolean,
   options: Pick<WorkloadOptions, 'pollIntervalMs' | 'redeliveryGraceMs' | 'progress'> & { timeoutMs: number },
-): Promise<{ incomplete: string[]; failures: string[] }> {
+): Promise<Assessment> {
   const out = outputsOf(cloud);
   const progress = options.progress ?? silentProgress;
   const pollInterval = options.pollIntervalMs ?? 500;
@@ -363,7 +366,7 @@ async function awaitCompletion(
     await readHistory();
     await readTicketsAndNotifications();
   }
-  return checkInvariants(orders, history, tickets, notifications);
+  return assessOrders(orders, history, tickets, notifications);
 }
 
 /** Cross-checks the read models; returns orders that did not finish and broken invariants. */
@@ -373,8 +376,26 @@ export function checkInvariants(
   tickets: readonly Record<string, unknown>[],
   notifications: readonly Record<string, unknown>[],
 ): { incomplete: string[]; failures: string[] } {
+  const { incomplete, failures } = assessOrders(orders, history, tickets, notifications);
+  return { incomplete, failures };
+}
+
+interface Assessment {
+  incomplete: string[];
+  failures: string[];
+  /** Orders that did not finish, by id (their latency and completion time do not count). */
+  unfinished: Set<string>;
+}
+
+function assessOrders(
+  orders: ReadonlyMap<string, OrderProgress>,
+  history: readonly Record<string, unknown>[],
+  tickets: readonly Record<string, unknown>[],
+  notifications: readonly Record<string, unknown>[],
+): Assessment {
   const incomplete: string[] = [];
   const failures: string[] = [];
+  const unfinished = new Set<string>();
   const ticketsByOrder = groupBy(tickets, orderIdOf);
   const notificationsByTicket = groupBy(notifications, ticketIdOf);
   const viewByOrder = groupBy(
@@ -392,6 +413,9 @@ export function checkInvariants(
       failures.push(`order ${orderId} has ${orderTickets.length} tickets (expected exactly 1)`);
     for (const ticket of orderTickets) {
       const ticketId = String(ticket.ticketId);
+      // The kitchen ADDs 1 on purpose (not idempotent): a command applied twice shows as 2.
+      if (ticket.timesApplied !== undefined && Number(ticket.timesApplied) !== 1)
+        failures.push(`ticket ${ticketId} applied ${String(ticket.timesApplied)} times (expected exactly 1)`);
       const ofOrder = (notificationsByTicket.get(ticketId) ?? []).filter(
         (n) => n.orderId !== undefined && n.orderId !== orderId,
       );
@@ -410,10 +434,15 @@ export function checkInvariants(
     for (const view of viewByOrder.get(orderId) ?? []) {
       const problem = historyProblem(view);
       if (problem) failures.push(`order ${orderId}: ${problem}`);
+      if (view.status === 'APPROVED' && !view.ticketId)
+        failures.push(`order ${orderId}: the view says APPROVED but names no ticket`);
     }
-    if (missing.length) incomplete.push(`order ${orderId}: ${missing.join(', ')}`);
+    if (missing.length) {
+      incomplete.push(`order ${orderId}: ${missing.join(', ')}`);
+      unfinished.add(orderId);
+    }
   }
-  return { incomplete, failures };
+  return { incomplete, failures, unfinished };
 }
 
 /**
