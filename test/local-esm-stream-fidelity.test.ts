@@ -147,7 +147,10 @@ describe('several stream-backed tables', () => {
     const mapping = await collecting(streamArn, {}, true, false, failing);
     for (let i = 0; i < 3; i += 1) await put(name, `k${i}`);
     await waitFor(() => mapping.keys.length >= 3, 'the first records');
-    // WHEN the next read fails as trimmed, and more records follow
+    // WHEN the next read fails as trimmed, and more records follow. (DynamoDB Local may itself have
+    // trimmed the iterator the mapping took on the empty stream, once, before k0-k2 could arrive:
+    // only the renewals from here on are the injected one's.)
+    const renewalsBefore = mapping.source.stats().iteratorRenewals;
     armed = true;
     for (let i = 3; i < 6; i += 1) await put(name, `k${i}`);
     // THEN every record arrives once, in order, and the renewal is counted, not reported as an error
@@ -155,7 +158,7 @@ describe('several stream-backed tables', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(armed).toBe(false);
     expect(mapping.keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5']);
-    expect(mapping.source.stats().iteratorRenewals).toBe(1);
+    expect(mapping.source.stats().iteratorRenewals - renewalsBefore).toBe(1);
     expect(mapping.source.stats().errors).toBe(0);
   });
 });
