@@ -146,6 +146,12 @@ export function findFunctionIn<T extends LocalFunctionDefinition>(all: readonly 
 
 export type FunctionIsolation = 'shared' | 'thread';
 
+/** An emulator (or the gateway) the cloud stops with itself; `pid` when it is a process of its own. */
+interface RunningEmulator {
+  stop(): Promise<void>;
+  readonly pid?: number;
+}
+
 export class LocalCloud {
   /** Shared sandbox threads (isolation 'shared'), started with the first function. */
   private pool: SandboxPool | undefined;
@@ -166,7 +172,7 @@ export class LocalCloud {
     readonly stacks: readonly DeployedStack[],
     readonly inventory: Inventory,
     readonly clients: DeployClients & { streams: DynamoDBStreamsClient; s3: S3Client },
-    private readonly emulators: { stop(): Promise<void>; readonly pid?: number }[],
+    private readonly emulators: RunningEmulator[],
     private readonly functionLog?: (line: string) => void,
     private readonly functionConcurrency = defaultFunctionConcurrency(),
     private readonly eventSourceLog?: (line: string) => void,
@@ -178,7 +184,7 @@ export class LocalCloud {
     const log = options.log ?? (() => undefined);
     const region = options.region ?? 'us-east-1';
     let assemblyDir = options.assemblyDir;
-    const emulators: { stop(): Promise<void>; readonly pid?: number }[] = [];
+    const emulators: RunningEmulator[] = [];
     const projectDir = options.projectDir ?? process.cwd();
     if (!assemblyDir && options.noSynthCache) log('Synthesizing the CDK app ...');
     // Synthesis (a child process) and emulator start-up overlap.
@@ -271,7 +277,8 @@ export class LocalCloud {
     );
     cloud.assemblyDir = assemblyDir;
     cloud.faults = options.faults;
-    cloud.isolation = options.isolation ?? 'shared';
+    // The fault injector patches its thread's SDK and kills its thread: a thread per sandbox.
+    cloud.isolation = options.faults ? 'thread' : (options.isolation ?? 'shared');
     if (options.runEventSources ?? true) cloud.startEventSources(log);
     try {
       await cloud.serveFunctionUrls(log);
@@ -345,11 +352,10 @@ export class LocalCloud {
       initTimeouts += stats.initTimeouts;
       if (this.pool && host.isolation === 'thread') ownThreads.push(host.name);
     }
-    const isolation = this.faults ? 'thread' : this.isolation;
     return {
       instancesStarted,
       initTimeouts,
-      isolation,
+      isolation: this.isolation,
       sharedThreads: this.pool?.threadCount() ?? 0,
       ownThreads,
     };
@@ -466,9 +472,9 @@ export class LocalCloud {
     return host;
   }
 
-  /** The shared threads, unless isolation is 'thread' or faults are injected (a thread per sandbox). */
+  /** The shared threads, unless isolation is 'thread' (always so when faults are injected). */
   private sandboxPool(): SandboxPool | undefined {
-    if (this.isolation !== 'shared' || this.faults) return undefined;
+    if (this.isolation !== 'shared') return undefined;
     this.pool ??= new SandboxPool({ execArgv: workerExecArgv(), log: this.functionLog });
     return this.pool;
   }

@@ -141,19 +141,19 @@ export async function localCommand(options: LocalCommandOptions, output: Output)
     const example = isFoodDeliveryApp(cloud.outputs());
     let exitCode = 0;
     if (example && (!options.keep || options.orders !== undefined)) {
-      const machineBefore = sampleMachine(cloud.childPids());
+      const orders = options.orders ?? 1000;
+      const childPids = cloud.childPids();
+      const machineBefore = sampleMachine(childPids);
       const result = await runFoodDeliveryWorkload(cloud, {
-        orders: options.orders ?? 1000,
+        orders,
         progress: consoleProgress(),
       });
       const workloadDone = Date.now();
       // How busy the machine was, and with whose work: a slow run on a contended laptop says so.
-      const machineAfter = sampleMachine(cloud.childPids());
-      const machine = formatMachine(machineBefore, machineAfter, cloud.childPids().length > 0);
+      const machine = formatMachine(machineBefore, sampleMachine(childPids), childPids.length > 0);
       // The flow report (counts per channel and consumer, the picture) is the workload's own: taken
       // before the latency probes place their orders.
       const flow = await collectFlowReport(cloud);
-      const orders = options.orders ?? 1000;
       const probes =
         options.latency === false
           ? undefined

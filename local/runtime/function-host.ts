@@ -337,9 +337,8 @@ export class FunctionHost implements Invoker {
         sink?.push(line);
         this.options.log?.(line);
       },
-      pool: this.pool,
+      pool: () => this.pool,
       onEvict: (reason) => this.leaveSharedThreads(reason),
-      currentPool: () => this.pool,
     });
     this.all.add(instance);
     return instance;

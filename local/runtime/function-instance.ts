@@ -60,15 +60,17 @@ export interface InstanceOptions {
   initTimeoutMs?: number;
   /** Receives every formatted log line, with the invocation's log list when one is active. */
   emit: (line: string, sink: string[] | undefined) => void;
-  /** Shared threads to place the sandbox on. @default - a worker thread of its own */
-  pool?: SandboxPool;
+  /**
+   * The shared threads to place the sandbox on, asked at each load (a relocated sandbox's function
+   * may have left the shared threads meanwhile); undefined: a worker thread of its own.
+   * @default - a worker thread of its own
+   */
+  pool?: () => SandboxPool | undefined;
   /**
    * The shared thread reported that this sandbox changed thread-wide state (or cannot be loaded
    * per sandbox there): its function must run in threads of its own from now on.
    */
   onEvict?: (reason: string) => void;
-  /** Where a relocated sandbox loads: its function may have left the shared threads meanwhile. @default pool */
-  currentPool?: () => SandboxPool | undefined;
 }
 
 type WorkerMessage =
@@ -115,7 +117,7 @@ export class FunctionInstance {
       });
     }, initTimeoutMs);
     initTimer.unref();
-    this.worker = this.open(options.pool);
+    this.worker = this.open(options.pool?.());
   }
 
   /** Starts the sandbox on a shared thread of `pool`, or in a worker thread of its own. */
@@ -194,7 +196,7 @@ export class FunctionInstance {
       case 'relocate':
         // Its thread was found tainted before it loaded: load on another shared thread.
         this.worker.terminate();
-        this.worker = this.open(this.options.currentPool ? this.options.currentPool() : this.options.pool);
+        this.worker = this.open(this.options.pool?.());
         return;
       case 'log': {
         const id = message.requestId ? `${message.requestId} ` : '';
